@@ -1,0 +1,1 @@
+"""The `driftmgr` command line (Typer)."""

@@ -1,0 +1,88 @@
+"""The `driftmgr` Typer application and its single error boundary."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from driftmgr import __version__
+from driftmgr.cli.context import Env, ExitStatus
+from driftmgr.cli.state import state_app
+from driftmgr.errors import DriftMgrError
+
+app = typer.Typer(
+    name="driftmgr",
+    help="Find and fix drift between Terraform/OpenTofu state and what really runs in the cloud.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(state_app, name="state")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"driftmgr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """DriftMgr command line."""
+    ctx.obj = Env(debug=debug)
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Zero-setup walkthrough: analyse the example state shipped with DriftMgr.
+
+    Example: driftmgr demo
+    """
+    from driftmgr.cli.demo import run_demo
+
+    run_demo(ctx.obj)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: maps every DriftMgrError to one stderr line and exit code 1."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        rv = app(args=argv, standalone_mode=False)
+    except DriftMgrError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitStatus.ERROR
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        return ExitStatus.ERROR
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else ExitStatus.ERROR
+    except Exception as exc:  # noqa: BLE001 - the one boundary where anything becomes one line
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's usage errors (Typer's copy of click)
+            exc.show(file=sys.stderr)
+            return ExitStatus.ERROR  # usage errors are 1: exit code 2 means "drift found"
+        if debug:
+            traceback.print_exc()
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return ExitStatus.ERROR
+    return int(rv) if isinstance(rv, int) else ExitStatus.OK
+
+
+def run() -> None:
+    sys.exit(main())

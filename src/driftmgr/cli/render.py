@@ -1,0 +1,64 @@
+"""Shared rendering helpers: formats, JSON emission, Rich tables."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import IO, Any
+
+import orjson
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+class GraphFormat(str, enum.Enum):
+    dot = "dot"
+    json = "json"
+
+
+def dump_json(obj: Any) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+
+
+def write_json_list(
+    sink: IO[bytes], key: str, records: Iterable[dict[str, Any] | bytes], extra: dict[str, Any] | None = None
+) -> int:
+    """Write `{"<key>": [records...], **extra}` incrementally, one record a line; return the count.
+
+    Records are dicts or already-serialized JSON bytes.
+    """
+    write = getattr(sink, "file", sink).write  # skip tempfile's per-call wrapper
+    dumps = orjson.dumps
+    write(b'{"' + key.encode() + b'": [')
+    n = 0
+    batch: list[bytes] = []
+    for rec in records:
+        batch.append(rec if isinstance(rec, bytes) else dumps(rec))
+        n += 1
+        if len(batch) >= 2048:
+            write((b"\n  " if n == len(batch) else b",\n  ") + b",\n  ".join(batch))
+            batch.clear()
+    if batch:
+        write((b"\n  " if n == len(batch) else b",\n  ") + b",\n  ".join(batch))
+    write(b"\n]" if n else b"]")
+    for k, v in (extra or {}).items():
+        write(b', "' + k.encode() + b'": ' + dumps(v))
+    write(b"}\n")
+    return n
+
+
+def write_json_blocks(sink: IO[bytes], key: str, blocks: Iterable[bytes]) -> None:
+    """Write `{"<key>": [...]}` from blocks of compact JSON records joined by newlines."""
+    write = getattr(sink, "file", sink).write
+    write(b'{"' + key.encode() + b'": [')
+    first = True
+    for block in blocks:
+        if not block:
+            continue
+        write(b"\n  " if first else b",\n  ")
+        write(block.replace(b"\n", b",\n  "))
+        first = False
+    write(b"]}\n" if first else b"\n]}\n")

@@ -1,0 +1,1 @@
+"""The service layer shared by the CLI, the API and workers."""

@@ -1,0 +1,1 @@
+"""Terraform state: parsing, backends and locating states."""

@@ -1,0 +1,37 @@
+"""Shared test configuration. Fixtures that start emulators and servers live in tests/fixtures/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.moto_server",
+    "tests.fixtures.postgres",
+    "tests.fixtures.azurite",
+    "tests.fixtures.fake_gcs",
+    "tests.fixtures.http_backend",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def corpus_dir() -> Path | None:
+    """../shared/corpus next to the checkout (or DRIFTMGR_CORPUS), when present."""
+    env = os.environ.get("DRIFTMGR_CORPUS")
+    candidates = [Path(env)] if env else []
+    candidates += [REPO.parent / "shared" / "corpus"]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    d = corpus_dir()
+    if d is None:
+        pytest.skip("../shared/corpus is not present next to the checkout (set DRIFTMGR_CORPUS)")
+    return d

@@ -1,0 +1,9 @@
+terraform {
+  backend "http" {
+    address        = "https://tfstate.acme.internal/state/app"
+    lock_address   = "https://tfstate.acme.internal/state/app/lock"
+    unlock_address = "https://tfstate.acme.internal/state/app/lock"
+    username       = "terraform"
+    password       = "hunter2"
+  }
+}

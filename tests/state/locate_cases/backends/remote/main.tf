@@ -1,0 +1,10 @@
+terraform {
+  backend "remote" {
+    hostname     = "app.terraform.io"
+    organization = "acme"
+
+    workspaces {
+      name = "networking"
+    }
+  }
+}

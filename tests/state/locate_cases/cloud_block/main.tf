@@ -1,0 +1,10 @@
+terraform {
+  cloud {
+    organization = "acme"
+    hostname     = "tfe.acme.internal"
+
+    workspaces {
+      name = "billing-prod"
+    }
+  }
+}

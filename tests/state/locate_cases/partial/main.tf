@@ -1,0 +1,6 @@
+terraform {
+  backend "s3" {
+    region         = "eu-west-1"
+    dynamodb_table = "tf-locks"
+  }
+}

@@ -1,0 +1,5 @@
+terraform {
+  backend "azurerm" {
+    container_name = "tfstate"
+  }
+}

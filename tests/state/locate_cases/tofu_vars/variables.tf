@@ -1,0 +1,9 @@
+variable "state_bucket" {
+  type    = string
+  default = "acme-default-tfstate"
+}
+
+variable "env" {
+  type    = string
+  default = "dev"
+}

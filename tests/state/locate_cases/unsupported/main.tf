@@ -1,0 +1,6 @@
+terraform {
+  backend "consul" {
+    address = "consul.acme.internal:8500"
+    path    = "tf/app"
+  }
+}
