@@ -193,8 +193,11 @@ def test_locking_twice_from_one_instance_is_refused(container: str) -> None:
 
 def test_snapshots_are_the_versions_newest_first(container: str) -> None:
     b = backend(container, query="?snapshot=true")
-    for serial in (1, 2, 3):
+    for serial in (1, 2):
         b.write(b'{"serial": %d}' % serial)
+    lock_id = b.lock(new_lock_info("OperationTypeApply", ""))
+    b.write(b'{"serial": 3}', lock_id=lock_id)  # the snapshot is taken under the lease too
+    b.unlock(lock_id)
     versions = b.versions()
     assert [v.current for v in versions] == [True, False, False]
     assert versions[0].id == "current"
@@ -316,3 +319,68 @@ def test_malformed_urls_and_connection_strings_are_usage_errors(monkeypatch: pyt
     with pytest.raises(UsageError, match="not a valid connection string") as err:
         get_backend("azurerm://acct/c/k").read()
     assert "s3cr3t" not in str(err.value)
+
+
+def _http_error(status: int, code: str):  # type: ignore[no-untyped-def]
+    from azure.core.exceptions import HttpResponseError
+
+    exc = HttpResponseError(message=f"Status {status}\nRequestId:x\nsig=SECRET")
+    exc.status_code = status
+    exc.error_code = code
+    return exc
+
+
+def _sdk_errors():  # type: ignore[no-untyped-def]
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceResponseError
+    from azure.identity import CredentialUnavailableError
+
+    return [
+        (_http_error(403, "AuthorizationPermissionMismatch"), AccessDeniedError, "permission denied"),
+        (_http_error(500, "InternalError"), BackendError, "read failed: HTTP 500 InternalError"),
+        (_http_error(412, "LeaseIdMissing"), LockError, "locked"),
+        (CredentialUnavailableError("sig=SECRET"), AccessDeniedError, "no usable Azure credentials"),
+        (ClientAuthenticationError("sig=SECRET"), AccessDeniedError, "no usable Azure credentials"),
+        (ServiceResponseError("Read timed out. sig=SECRET"), BackendError, "cannot reach .*: timed out"),
+        (AzureError("sig=SECRET"), BackendError, "read failed: AzureError"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_every_sdk_error_maps_to_one_clean_line_without_secrets(case: int) -> None:
+    exc, expected, pattern = _sdk_errors()[case]
+    b = get_backend("azurerm://acct/c/k.tfstate")
+    assert isinstance(b, AzureBlobBackend)
+    with pytest.raises(expected, match=pattern) as err, b._errors("read"):
+        raise exc
+    assert "SECRET" not in str(err.value) and "\n" not in str(err.value)
+    assert str(err.value).startswith("azurerm://acct/c/k.tfstate: ")
+
+
+def test_blob_versions_are_used_when_the_account_versions_blobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Azurite has no blob versioning: the listing of a versioning account is stubbed here."""
+    from types import SimpleNamespace
+
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def item(
+        vid: str | None, current: bool, snapshot: str | None = None, minutes: int = 0
+    ) -> SimpleNamespace:
+        return SimpleNamespace(
+            name="k.tfstate", version_id=vid, is_current_version=current, snapshot=snapshot,
+            last_modified=when + timedelta(minutes=minutes), size=10,
+        )  # fmt: skip
+
+    listing = [
+        item("2024-01-01T00:00:00.0000000Z", False),
+        item("2024-01-01T00:05:00.0000000Z", True, minutes=5),
+        item("2024-01-01T00:01:00.0000000Z", False, snapshot="2024-01-01T00:01:00.0000000Z"),
+    ]
+    b = get_backend("azurerm://acct/c/k.tfstate")
+    assert isinstance(b, AzureBlobBackend)
+    container = SimpleNamespace(list_blobs=lambda **kw: listing)
+    monkeypatch.setattr(b, "_container", lambda: container)
+    versions = b.versions()
+    assert [(v.id, v.current) for v in versions] == [
+        ("2024-01-01T00:05:00.0000000Z", True),
+        ("2024-01-01T00:00:00.0000000Z", False),
+    ]

@@ -276,3 +276,36 @@ def test_the_endpoint_option_overrides_the_emulator_variable(
     assert backend(f"gs://{bucket}/p?storage_custom_endpoint={fake_gcs}/storage/v1/").read() == STATE
     with pytest.raises(BackendError, match=f"cannot reach http://127.0.0.1:{port}: connection refused"):
         backend(f"gs://{bucket}/p").read()
+
+
+def _sdk_errors():  # type: ignore[no-untyped-def]
+    import google.auth.exceptions as auth_exc
+    import requests
+    from google.api_core import exceptions as api_exc
+
+    refused = requests.exceptions.ConnectionError("Max retries: [Errno 111] Connection refused token=SECRET")
+    return [
+        (api_exc.Forbidden("token=SECRET"), "AccessDeniedError", "read: permission denied \\(HTTP 403\\)"),
+        (api_exc.Unauthorized("token=SECRET"), "AccessDeniedError", "permission denied \\(HTTP 401\\)"),
+        (api_exc.InternalServerError("token=SECRET"), "BackendError", "read failed: HTTP 500"),
+        (api_exc.PreconditionFailed("token=SECRET"), "BackendError", "changed meanwhile"),
+        (api_exc.RetryError("Deadline token=SECRET", cause=TimeoutError("timed out")), "BackendError",
+         "cannot reach .*: timed out"),
+        (auth_exc.RefreshError("token=SECRET"), "AccessDeniedError", "could not be refreshed"),
+        (auth_exc.TransportError("token=SECRET"), "BackendError", "cannot reach .*: TransportError"),
+        (refused, "BackendError", "cannot reach .*: connection refused"),
+        (ValueError("bad endpoint\ntoken=SECRET"), "UsageError", "read: bad endpoint"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_every_sdk_error_maps_to_one_clean_line_without_secrets(case: int) -> None:
+    from driftmgr import errors
+
+    exc, expected, pattern = _sdk_errors()[case]
+    b = backend("gs://bkt/p")
+    with pytest.raises(getattr(errors, expected), match=pattern) as err, b._errors("read"):
+        raise exc
+    assert type(err.value) is getattr(errors, expected)
+    assert "SECRET" not in str(err.value) and "\n" not in str(err.value)
+    assert str(err.value).startswith("gs://bkt/p: ")

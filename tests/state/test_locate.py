@@ -143,7 +143,13 @@ def test_root_module_with_an_s3_backend() -> None:
     [
         ("backends/gcs", "gs://acme-tf/env/prod", "gcs", "default"),
         ("backends/azurerm", "azurerm://acmetfstate/tfstate/prod.terraform.tfstate", "azurerm", "default"),
-        ("backends/http", "https://tfstate.acme.internal/state/app", "http", "default"),
+        (
+            "backends/http",
+            "https://tfstate.acme.internal/state/app?lock_address=https://tfstate.acme.internal/state/app/lock"
+            "&unlock_address=https://tfstate.acme.internal/state/app/lock&unlock_method=DELETE",
+            "http",
+            "default",
+        ),
         (
             "backends/pg",
             "pg://tf@db.acme.internal/terraform_backend?sslmode=require&schema_name=app_prod",
@@ -170,7 +176,7 @@ def test_each_backend_type_becomes_its_url(case: str, url: str, kind: str, works
 
 def test_secrets_in_backend_blocks_stay_out_of_urls() -> None:
     found = " ".join(urls(locate("backends")))
-    for secret in ("hunter2", "c2VjcmV0", "terraform@", "lock_address"):
+    for secret in ("hunter2", "c2VjcmV0", "terraform@", "username", "password"):
         assert secret not in found
 
 
@@ -634,6 +640,33 @@ def test_unsupported_expressions_raise_unresolved(raw: str, message: str) -> Non
         _eval(raw, local={"l": [1], "none": None})
 
 
+def test_s3_endpoint_settings_travel_in_the_url(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "main.tf": """\
+                terraform {
+                  backend "s3" {
+                    bucket         = "minio-state"
+                    key            = "team a/app#1.tfstate"
+                    use_path_style = true
+                    endpoints {
+                      s3 = "http://127.0.0.1:9000"
+                    }
+                  }
+                }
+            """,
+            ".terraform/environment": "blue",
+        },
+    )
+    result = locate(str(tmp_path))
+    assert urls(result) == [
+        "s3://minio-state/team%20a/app%231.tfstate?endpoints.s3=http://127.0.0.1:9000&use_path_style=true"
+        "&workspace=blue"
+    ]
+    assert result.locations[0].workspace == "blue"
+
+
 def test_pg_key_value_conn_str(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -772,9 +805,8 @@ def test_terragrunt_include_selection_and_generate_problems(tmp_path: Path) -> N
     assert "gen/terragrunt.hcl: cannot read the backend block generated in" in warnings
     assert "yaml/terragrunt.hcl: cannot resolve remote_state bucket: yamldecode():" in warnings
     assert "prefix: file('missing.txt')" in warnings
-    assert (
-        "exposed/terragrunt.hcl: cannot resolve remote_state prefix: `include..nothing` is not defined"
-        in (warnings)
+    assert "exposed/terragrunt.hcl: cannot resolve remote_state prefix: `include.nothing` is not defined" in (
+        warnings
     )
 
 
@@ -791,6 +823,9 @@ def test_bad_settings_and_backend_config_files_are_warnings(tmp_path: Path) -> N
             "e/x.tfbackend": "bucket = var.nope\n",
             "f/main.tf": 'terraform {\n  backend "azurerm" {}\n}\n',
             "f/x.tfbackend": 'key = "k"\n',
+            "h/main.tf": 'terraform {\n  backend "http" {\n    address = "https://x"\n'
+            "    lock_address = var.l\n  }\n}\n",
+            "i/main.tf": 'terraform {\n  backend "http" {\n    address = "ftp://x"\n  }\n}\n',
         },
     )
     (tmp_path / "g").mkdir()
@@ -803,6 +838,8 @@ def test_bad_settings_and_backend_config_files_are_warnings(tmp_path: Path) -> N
     assert "c/.terraform" not in warnings
     assert "d/backend.hcl: not valid HCL" in warnings
     assert "e/x.tfbackend: cannot resolve bucket" in warnings
+    assert 'h/main.tf: backend "http": cannot resolve lock_address' in warnings
+    assert "i/main.tf: http backend address 'ftp://x' is not an http(s) URL" in warnings
     assert "f/x.tfbackend: still missing storage_account_name, container_name" in warnings
     assert "g/main.tf: not valid HCL: the file is not UTF-8 text" in warnings
 

@@ -15,8 +15,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from driftmgr.errors import StateNotFoundError, UsageError
+from driftmgr.models import StateHeader
 from driftmgr.models import StateInstance
 from driftmgr.state.backends import Backend, get_backend
 from driftmgr.state.backends.base import scheme_of
@@ -153,3 +155,72 @@ def _blocks_of_file(path: str, size: int = 1 << 20) -> Iterator[bytes]:
                 carry = chunk
         if carry:
             yield carry
+
+    # --- analysis and moves (issue 2 points 6 and 7) -------------------------------------------
+    def resolve_one(self, src: str) -> str:
+        """The single concrete state a SRC names; a directory or glob matching several is an error."""
+        sources = expand_sources([src])
+        if len(sources) != 1:
+            raise UsageError(f"names {len(sources)} states; give exactly one", source=src)
+        return sources[0]
+
+    def show(self, src: str) -> StateSummary:
+        with self.open_reader(self.resolve_one(src)) as reader:
+            return summarize(reader)
+
+    def show_instances(self, src: str, address: str) -> list[dict[str, Any]]:
+        """The objects at an instance or resource address, attributes masked; StateNotFoundError if none."""
+        with self.open_reader(self.resolve_one(src)) as reader:
+            found = instance_details(reader, address)
+            source = reader.source
+        if not found:
+            raise StateNotFoundError(f"no instance at address {address}", source=source)
+        return found
+
+    def graph(self, src: str) -> DependencyGraph:
+        with self.open_reader(self.resolve_one(src)) as reader:
+            return build_graph(reader)
+
+    def diff(self, a: str, b: str) -> StateDiff:
+        with self.open_reader(self.resolve_one(a)) as ra, self.open_reader(self.resolve_one(b)) as rb:
+            return diff_states(ra, rb)
+
+    @contextlib.contextmanager
+    def open_validated(self, src: str) -> Iterator[tuple[IO[bytes], StateHeader]]:
+        """The raw bytes of a state (a binary stream) after the whole state was validated."""
+        with self._local_copy(self.resolve_one(src)) as (path, display):
+            header = validate_state(StateReader.from_path(path, source=display))
+            with open(path, "rb") as raw:
+                yield raw, header
+
+    @contextlib.contextmanager
+    def _local_copy(self, src: str) -> Iterator[tuple[Path, str]]:
+        """A local file holding the state (the file itself for local SRCs) and its display name."""
+        backend = get_backend(src)
+        local_path = getattr(backend, "path", None)
+        if isinstance(local_path, Path):
+            if not local_path.exists():
+                raise StateNotFoundError("no such file", source=str(local_path))
+            yield local_path, str(local_path)
+            return
+        fd, tmp = tempfile.mkstemp(prefix="driftmgr-state-", suffix=".tfstate", dir=self.tmp_dir)
+        try:
+            with os.fdopen(fd, "wb") as out, backend.open() as body:
+                shutil.copyfileobj(body, out, 1024 * 1024)
+            yield Path(tmp), backend.display_url
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def push(self, dst: str, data: bytes, *, force: bool = False, source: str = "FILE") -> PushResult:
+        return push_state(data, get_backend(dst), force=force, source=source)
+
+    def migrate(
+        self, src: str, dst: str, *, force: bool = False, backup: str | None = None, workdir: Path | None = None
+    ) -> MigrateResult:
+        return migrate_state(get_backend(src), get_backend(dst), force=force, backup=backup, workdir=workdir)
+
+    def discover(self, path_or_prefix: str, *, recursive: bool = True) -> LocateResult:
+        from driftmgr.state.locate import locate
+
+        return locate(path_or_prefix, recursive=recursive)

@@ -197,11 +197,21 @@ def redact_url(url: str) -> str:
         kept = []
         for item in query.split("&"):
             key, _, value = item.partition("=")
-            if any(word in key.lower() for word in ("password", "secret", "token", "key", "sas", "sig")):
+            if _secret_param(key):
                 value = "REDACTED"
             kept.append(f"{key}={value}" if _ else key)
         query = "&".join(kept)
     return parts._replace(netloc=netloc, query=query).geturl()
+
+
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "signature")
+_SECRET_NAMES = {"key", "sig", "sas", "access_key", "account_key", "secret_key", "sas_token", "api_key", "auth"}
+
+
+def _secret_param(name: str) -> bool:
+    """Whether a query parameter name looks like it carries a secret (`workspace_key_prefix` does not)."""
+    n = name.lower()
+    return n in _SECRET_NAMES or n.endswith("_key") or any(w in n for w in _SECRET_WORDS)
 
 
 def new_lock_info(operation: str, path: str, info: str = "") -> LockInfo:

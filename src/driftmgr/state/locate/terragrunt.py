@@ -268,10 +268,11 @@ class Terragrunt:
                     return pscope.roots["local"]
                 attrs = hclfile.attributes(parent)
                 if key not in attrs:
-                    raise Unresolved(f"`include.{inc.name or ''}.{key}` is not defined")
+                    raise Unresolved(f"`{prefix}.{key}` is not defined")
                 return evaluate(attrs[key], pscope)
 
-            return Namespace(f"include.{inc.name}", get)
+            prefix = f"include.{inc.name}" if inc.name else "include"
+            return Namespace(prefix, get)
 
         named = {inc.name: exposed(inc) for inc in ctx.includes if inc.name}
         unnamed = [inc for inc in ctx.includes if not inc.name]

@@ -17,6 +17,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from driftmgr.models import StateLocation
 
 DEFAULT_TFC_HOST = "app.terraform.io"
+_KEY_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, as the backends write them
+_HTTP_OPTIONS = ("lock_address", "unlock_address", "lock_method", "unlock_method", "update_method")
 
 # Settings without which a backend block does not name one state (Terraform asks for them on init).
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -33,11 +35,23 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 # Settings that shape the location: an unresolvable expression in one of these is reported.
 USED_SETTINGS: dict[str, frozenset[str]] = {
     "s3": frozenset(
-        {"bucket", "key", "region", "dynamodb_table", "use_lockfile", "workspace_key_prefix", "profile"}
+        {
+            "bucket",
+            "key",
+            "region",
+            "dynamodb_table",
+            "use_lockfile",
+            "workspace_key_prefix",
+            "profile",
+            "endpoint",
+            "endpoints",
+            "use_path_style",
+            "force_path_style",
+        }
     ),
     "azurerm": frozenset({"storage_account_name", "container_name", "key"}),
     "gcs": frozenset({"bucket", "prefix"}),
-    "http": frozenset({"address"}),
+    "http": frozenset({"address", *_HTTP_OPTIONS}),
     "remote": frozenset({"organization", "hostname", "workspaces"}),
     "cloud": frozenset({"organization", "hostname", "workspaces"}),
     "pg": frozenset({"conn_str", "schema_name"}),
@@ -124,31 +138,43 @@ def _query(pairs: list[tuple[str, str]], workspace: str) -> str:
     return ("?" + urlencode(pairs, safe="/:")) if pairs else ""
 
 
+def _flag(config: Mapping[str, Any], key: str) -> str:
+    value = config.get(key)
+    return "true" if value is True or str(value).lower() == "true" else ""
+
+
 def _s3(config: Mapping[str, Any], target: Target) -> StateLocation:
     bucket, key = _str(config, "bucket"), _str(config, "key").lstrip("/")
+    endpoints = config.get("endpoints")
+    if isinstance(endpoints, list):
+        endpoints = endpoints[0] if endpoints else {}
     query = _query(
         [
             ("region", _str(config, "region")),
             ("dynamodb_table", _str(config, "dynamodb_table")),
-            ("use_lockfile", _str(config, "use_lockfile") if config.get("use_lockfile") else ""),
+            ("use_lockfile", _flag(config, "use_lockfile")),
             ("workspace_key_prefix", _str(config, "workspace_key_prefix")),
             ("profile", _str(config, "profile")),
+            ("endpoint", _str(config, "endpoint")),
+            ("endpoints.s3", _str(endpoints, "s3") if isinstance(endpoints, dict) else ""),
+            ("use_path_style", _flag(config, "use_path_style")),
+            ("force_path_style", _flag(config, "force_path_style")),
         ],
         target.workspace,
     )
-    return _loc(f"s3://{bucket}/{quote(key, safe='/:=@+,')}{query}", "s3", target)
+    return _loc(f"s3://{bucket}/{quote(key, safe=_KEY_SAFE)}{query}", "s3", target)
 
 
 def _azurerm(config: Mapping[str, Any], target: Target) -> StateLocation:
     account, container = _str(config, "storage_account_name"), _str(config, "container_name")
     key = _str(config, "key").lstrip("/")
-    url = f"azurerm://{account}/{container}/{quote(key, safe='/:=@+,')}{_query([], target.workspace)}"
+    url = f"azurerm://{account}/{container}/{quote(key, safe=_KEY_SAFE)}{_query([], target.workspace)}"
     return _loc(url, "azurerm", target)
 
 
 def _gcs(config: Mapping[str, Any], target: Target) -> StateLocation:
     bucket, prefix = _str(config, "bucket"), _str(config, "prefix").strip("/")
-    path = "/" + quote(prefix, safe="/:=@+,") if prefix else ""
+    path = "/" + quote(prefix, safe=_KEY_SAFE) if prefix else ""
     return _loc(f"gs://{bucket}{path}{_query([], target.workspace)}", "gcs", target)
 
 
@@ -156,6 +182,10 @@ def _http(config: Mapping[str, Any], target: Target) -> StateLocation:
     address = _str(config, "address")
     if urlsplit(address).scheme not in ("http", "https"):
         raise LocationError(f"http backend address {address!r} is not an http(s) URL")
+    # Lock/update settings travel as query options; username/password never do.
+    options = _query([(k, _str(config, k)) for k in _HTTP_OPTIONS], "default").lstrip("?")
+    if options:
+        address += ("&" if urlsplit(address).query else "?") + options
     return _loc(address, "http", target)
 
 

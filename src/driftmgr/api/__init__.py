@@ -1,0 +1,1 @@
+"""api layer (not built yet: see the open issues)."""

@@ -1,0 +1,54 @@
+"""Settings: DRIFTMGR_* environment variables, optionally a YAML file (`--config` / DRIFTMGR_CONFIG)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from driftmgr.errors import UsageError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DRIFTMGR_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("driftmgr", appauthor=False)))
+    database_url: str | None = None  # default: SQLite in data_dir (issue 4)
+    redis_url: str | None = None  # set: scaled-out mode (issue 4)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @property
+    def scaled(self) -> bool:
+        return bool(self.redis_url)
+
+
+def load_settings(config_file: str | None = None) -> Settings:
+    """Settings from the environment, over the YAML file given (or DRIFTMGR_CONFIG)."""
+    path = config_file or os.environ.get("DRIFTMGR_CONFIG")
+    values: dict[str, Any] = {}
+    if path:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"cannot read the config file: {exc.strerror or exc}", source=path) from None
+        except yaml.YAMLError as exc:
+            raise UsageError(f"the config file is not valid YAML: {exc}", source=path) from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise UsageError("the config file must hold a mapping of settings", source=path)
+        values = {k: v for k, v in loaded.items() if f"DRIFTMGR_{str(k).upper()}" not in os.environ}
+    try:
+        return Settings(**values)
+    except Exception as exc:  # pydantic.ValidationError: report one line naming the setting
+        raise UsageError(f"invalid settings: {str(exc).splitlines()[0]}", source=path) from None

@@ -1,0 +1,1 @@
+"""engine layer (not built yet: see the open issues)."""

@@ -1,0 +1,1 @@
+"""platform layer (not built yet: see the open issues)."""

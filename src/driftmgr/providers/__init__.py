@@ -1,0 +1,1 @@
+"""providers layer (not built yet: see the open issues)."""

@@ -1,0 +1,1 @@
+"""security layer (not built yet: see the open issues)."""

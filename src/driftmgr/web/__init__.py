@@ -1,0 +1,1 @@
+"""web layer (not built yet: see the open issues)."""
