@@ -55,7 +55,10 @@ def main() -> None:
         t0 = time.perf_counter()
         state.write_text(json.dumps(build(args.instances), indent=2) + "\n")
         size = state.stat().st_size
-        print(f"state: {args.instances} instances, {size / 1e6:.1f} MB, built in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"state: {args.instances} instances, {size / 1e6:.1f} MB, "
+            f"built in {time.perf_counter() - t0:.1f}s"
+        )
         bare = [sys.executable, "-c", f"import orjson; orjson.loads(open({str(state)!r}, 'rb').read())"]
         ours = [str(driftmgr), "state", "list", "--state", str(state), "--format", "json"]
         rows: dict[str, list[tuple[float, int]]] = {"bare orjson.loads": [], "driftmgr state list": []}
@@ -65,7 +68,10 @@ def main() -> None:
                 t, rss = run(argv)
                 rows[name].append((t, rss))
                 print(f"round {i + 1}: {name:22s} {t:6.2f} s  peak {rss / 2**20:7.1f} MiB")
-        med = {k: (statistics.median(t for t, _ in v), statistics.median(r for _, r in v)) for k, v in rows.items()}
+        med = {
+            k: (statistics.median(t for t, _ in v), statistics.median(r for _, r in v))
+            for k, v in rows.items()
+        }
         (bt, br), (ot, orss) = med["bare orjson.loads"], med["driftmgr state list"]
         print()
         print(f"median bare orjson.loads:   {bt:6.2f} s  peak {br / 2**20:7.1f} MiB")

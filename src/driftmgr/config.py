@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from driftmgr.errors import UsageError
@@ -50,5 +50,5 @@ def load_settings(config_file: str | None = None) -> Settings:
         values = {k: v for k, v in loaded.items() if f"DRIFTMGR_{str(k).upper()}" not in os.environ}
     try:
         return Settings(**values)
-    except Exception as exc:  # pydantic.ValidationError: report one line naming the setting
+    except ValidationError as exc:  # one line naming the setting
         raise UsageError(f"invalid settings: {str(exc).splitlines()[0]}", source=path) from None

@@ -18,12 +18,28 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from driftmgr.errors import StateNotFoundError, UsageError
-from driftmgr.models import StateHeader
-from driftmgr.models import StateInstance
+from driftmgr.models import StateHeader, StateInstance
 from driftmgr.state.backends import Backend, get_backend
 from driftmgr.state.backends.base import scheme_of
+from driftmgr.state.analysis import (
+    DependencyGraph,
+    MigrateResult,
+    PushResult,
+    StateDiff,
+    StateSummary,
+    build_graph,
+    diff_states,
+    instance_details,
+    migrate_state,
+    push_state,
+    summarize,
+    validate_state,
+)
 from driftmgr.state.parse import StateReader, parallel
 from driftmgr.state.parse.fastpath import NotFastPath
+
+if TYPE_CHECKING:
+    from driftmgr.state.locate import LocateResult
 
 _GLOB_CHARS = set("*?[")
 
@@ -140,22 +156,6 @@ class StateService:
                 yield b"\n".join(batch)
 
 
-def _blocks_of_file(path: str, size: int = 1 << 20) -> Iterator[bytes]:
-    """Blocks of whole newline-terminated records from a file, without the final newline."""
-    with open(path, "rb") as fh:
-        carry = b""
-        while chunk := fh.read(size):
-            chunk = carry + chunk
-            cut = chunk.rfind(b"\n")
-            if cut >= 0:
-                if cut > 0:
-                    yield chunk[:cut]
-                carry = chunk[cut + 1 :]
-            else:
-                carry = chunk
-        if carry:
-            yield carry
-
     # --- analysis and moves (issue 2 points 6 and 7) -------------------------------------------
     def resolve_one(self, src: str) -> str:
         """The single concrete state a SRC names; a directory or glob matching several is an error."""
@@ -216,7 +216,13 @@ def _blocks_of_file(path: str, size: int = 1 << 20) -> Iterator[bytes]:
         return push_state(data, get_backend(dst), force=force, source=source)
 
     def migrate(
-        self, src: str, dst: str, *, force: bool = False, backup: str | None = None, workdir: Path | None = None
+        self,
+        src: str,
+        dst: str,
+        *,
+        force: bool = False,
+        backup: str | None = None,
+        workdir: Path | None = None,
     ) -> MigrateResult:
         return migrate_state(get_backend(src), get_backend(dst), force=force, backup=backup, workdir=workdir)
 
@@ -224,3 +230,20 @@ def _blocks_of_file(path: str, size: int = 1 << 20) -> Iterator[bytes]:
         from driftmgr.state.locate import locate
 
         return locate(path_or_prefix, recursive=recursive)
+
+
+def _blocks_of_file(path: str, size: int = 1 << 20) -> Iterator[bytes]:
+    """Blocks of whole newline-terminated records from a file, without the final newline."""
+    with open(path, "rb") as fh:
+        carry = b""
+        while chunk := fh.read(size):
+            chunk = carry + chunk
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                if cut > 0:
+                    yield chunk[:cut]
+                carry = chunk[cut + 1 :]
+            else:
+                carry = chunk
+        if carry:
+            yield carry

@@ -205,7 +205,17 @@ def redact_url(url: str) -> str:
 
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "signature")
-_SECRET_NAMES = {"key", "sig", "sas", "access_key", "account_key", "secret_key", "sas_token", "api_key", "auth"}
+_SECRET_NAMES = {
+    "key",
+    "sig",
+    "sas",
+    "access_key",
+    "account_key",
+    "secret_key",
+    "sas_token",
+    "api_key",
+    "auth",
+}
 
 
 def _secret_param(name: str) -> bool:

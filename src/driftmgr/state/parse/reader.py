@@ -297,7 +297,7 @@ class StateReader:
 
     def _json_error(self, exc: Exception, stream: _Guarded) -> StateFormatError:
         msg = str(exc).split("\n", 1)[0].strip() or "invalid JSON"
-        line, column = stream.position_of_error()
+        line, column = stream.position_of_error(str(exc))
         if "premature EOF" in msg:
             msg = "unexpected end of file (truncated?)"
         return StateFormatError(f"invalid JSON: {msg}", source=self.source, line=line, column=column)
@@ -311,6 +311,7 @@ class _Guarded:
         self._source = source
         self._baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         self._lines_before = 0  # newlines before the current chunk
+        self._col_base = 0  # bytes between the last newline before the chunk and the chunk
         self._chunk = b""
         self._offset = 0
         self._first = True
@@ -320,8 +321,11 @@ class _Guarded:
             raise StateFormatError(
                 "document nested too deeply to parse (parser memory over 1 GiB)", source=self._source
             )
-        self._lines_before += self._chunk.count(b"\n")
-        self._offset += len(self._chunk)
+        prev = self._chunk
+        self._lines_before += prev.count(b"\n")
+        nl = prev.rfind(b"\n")
+        self._col_base = len(prev) - nl - 1 if nl >= 0 else self._col_base + len(prev)
+        self._offset += len(prev)
         data = self._raw.read(n)
         if self._first:
             self._first = False
@@ -330,12 +334,29 @@ class _Guarded:
         self._chunk = data
         return data
 
-    def position_of_error(self) -> tuple[int | None, int | None]:
-        """Approximate (line, column) of a streaming error: the end of the last chunk read."""
+    def position_of_error(self, message: str = "") -> tuple[int | None, int | None]:
+        """(line, column) of a streaming parse error.
+
+        yajl's verbose message shows up to 30 bytes either side of the error with a caret under it
+        at column 40; that context is located in the chunk being parsed to get the exact offset.
+        Without a usable context, the end of the chunk is reported.
+        """
         chunk = self._chunk
-        line = self._lines_before + chunk.count(b"\n") + 1
-        last_nl = chunk.rfind(b"\n")
-        column = len(chunk) - last_nl if last_nl >= 0 else len(chunk) + 1
+        offset = len(chunk)
+        lines = message.split("\n")
+        if len(lines) >= 3 and lines[2].rstrip().endswith("^") and len(lines[1]) >= 40:
+            caret = lines[2].rstrip().rfind("^")
+            before = lines[1][:caret].lstrip(" ")
+            after = lines[1][caret:]
+            needle = (before + after).encode("utf-8", "surrogateescape")
+            flat = chunk.replace(b"\n", b" ").replace(b"\r", b" ").replace(b"\t", b" ")
+            hit = flat.rfind(needle) if needle.strip() else -1
+            if hit >= 0:
+                offset = hit + len(before.encode("utf-8", "surrogateescape"))
+        head = chunk[:offset]
+        line = self._lines_before + head.count(b"\n") + 1
+        last_nl = head.rfind(b"\n")
+        column = offset - last_nl if last_nl >= 0 else self._col_base + offset + 1
         return line, column
 
 
