@@ -119,7 +119,7 @@ OneStateOpt = Annotated[
     typer.Option(
         "--state",
         "-s",
-        help="State SRC: a path or URL (s3://, azurerm://, gs://, http(s)://, tfc://, pg://) naming one state.",
+        help="State SRC naming one state: a path or URL (s3://, azurerm://, gs://, http(s)://, tfc://, pg://).",
     ),
 ]
 GraphFormatOpt = Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -164,7 +164,9 @@ def show(
     output: OutputOpt = None,
     address: Annotated[
         str | None,
-        typer.Option("--address", "-a", help="Show the attributes of one instance or resource (sensitive masked)."),
+        typer.Option(
+            "--address", "-a", help="Show one instance's or resource's attributes (sensitive masked)."
+        ),
     ] = None,
 ) -> int:
     """Summarise a state: counts by type, provider and module, header, outputs (sensitive values masked).
@@ -223,7 +225,8 @@ def _render_summary(s: StateSummary) -> bytes:
             parts.append(f"  {f['status']}: {f['config_addr']}")
             for obj in f["objects"]:
                 messages = "; ".join(obj["failure_messages"])
-                parts.append(f"    {obj['object_addr']}: {obj['status']}" + (f": {messages}" if messages else ""))
+                line = f"    {obj['object_addr']}: {obj['status']}"
+                parts.append(line + (f": {messages}" if messages else ""))
     else:
         parts.append("Checks: none")
     return _render(*parts)
@@ -248,7 +251,9 @@ def graph(
     state: OneStateOpt,
     format: GraphFormatOpt = GraphFormat.dot,
     output: OutputOpt = None,
-    modules: Annotated[bool, typer.Option("--modules", help="Draw module instances as nested clusters.")] = False,
+    modules: Annotated[
+        bool, typer.Option("--modules", help="Draw module instances as nested clusters.")
+    ] = False,
 ) -> int:
     """Dependencies between resource instances, as Graphviz DOT or JSON {nodes, edges}.
 
@@ -264,7 +269,10 @@ def graph(
     if g.unresolved:
         env.warn(f"{g.source}: {len(g.unresolved)} dependency reference(s) name no instance in the state")
     with env.output(output) as sink:
-        sink.write(dump_json(g.to_json()) if format is GraphFormat.json else g.to_dot(modules=modules).encode())
+        if format is GraphFormat.json:
+            sink.write(dump_json(g.to_json()))
+        else:
+            sink.write(g.to_dot(modules=modules).encode())
     return ExitStatus.OK
 
 
@@ -293,7 +301,8 @@ def diff(
 
 def _render_diff(d: StateDiff) -> bytes:
     def side(label: str, h: StateHeader) -> str:
-        return f"{label}: {h.source} (serial {h.serial if h.serial is not None else '-'}, lineage {h.lineage or '-'})"
+        serial = h.serial if h.serial is not None else "-"
+        return f"{label}: {h.source} (serial {serial}, lineage {h.lineage or '-'})"
 
     parts: list[Any] = [side("A", d.a), side("B", d.b)]
     if d.identical:
@@ -368,7 +377,8 @@ def push(
                 if result.previous_lineage is not None or result.previous_serial is not None
                 else " (no state before)"
             )
-            sink.write(f"Pushed serial {result.serial}, lineage {result.lineage} to {result.destination}{was}\n".encode())
+            line = f"Pushed serial {result.serial}, lineage {result.lineage} to {result.destination}{was}\n"
+            sink.write(line.encode())
     return ExitStatus.OK
 
 
@@ -393,7 +403,9 @@ def migrate(
     force: ForceOpt = False,
     backup: Annotated[
         str | None,
-        typer.Option("--backup", help="Backup file (or directory) for DST's current content; default: the working dir."),
+        typer.Option(
+            "--backup", help="Backup file (or directory) for DST's current content; default: the working dir."
+        ),
     ] = None,
     format: FormatOpt = Format.table,
 ) -> int:
@@ -430,7 +442,9 @@ def discover(
     ],
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    recursive: Annotated[bool, typer.Option("--recursive/--no-recursive", help="Descend into subdirectories.")] = True,
+    recursive: Annotated[
+        bool, typer.Option("--recursive/--no-recursive", help="Descend into subdirectories.")
+    ] = True,
 ) -> int:
     """Find states: state files, workspaces, backend/cloud blocks, Terragrunt units, bucket prefixes.
 

@@ -19,8 +19,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 from driftmgr.errors import StateNotFoundError, UsageError
 from driftmgr.models import StateHeader, StateInstance
-from driftmgr.state.backends import Backend, get_backend
-from driftmgr.state.backends.base import scheme_of
 from driftmgr.state.analysis import (
     DependencyGraph,
     MigrateResult,
@@ -35,6 +33,8 @@ from driftmgr.state.analysis import (
     summarize,
     validate_state,
 )
+from driftmgr.state.backends import Backend, get_backend
+from driftmgr.state.backends.base import scheme_of
 from driftmgr.state.parse import StateReader, parallel
 from driftmgr.state.parse.fastpath import NotFastPath
 
@@ -154,7 +154,6 @@ class StateService:
                         batch.clear()
             if batch:
                 yield b"\n".join(batch)
-
 
     # --- analysis and moves (issue 2 points 6 and 7) -------------------------------------------
     def resolve_one(self, src: str) -> str:

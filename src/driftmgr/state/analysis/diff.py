@@ -140,16 +140,14 @@ def iter_changed_paths(a: Any, b: Any, *, max_depth: int = MAX_PATH_DEPTH) -> It
             continue
         if isinstance(x, dict) and isinstance(y, dict):
             keys = sorted(set(x) | set(y))
-            stack.extend((path + (k,), x.get(k, _ABSENT), y.get(k, _ABSENT)) for k in reversed(keys))
+            stack.extend(((*path, k), x.get(k, _ABSENT), y.get(k, _ABSENT)) for k in reversed(keys))
         elif isinstance(x, list) and isinstance(y, list):
             n = max(len(x), len(y))
             stack.extend(
-                (path + (i,), x[i] if i < len(x) else _ABSENT, y[i] if i < len(y) else _ABSENT)
+                ((*path, i), x[i] if i < len(x) else _ABSENT, y[i] if i < len(y) else _ABSENT)
                 for i in reversed(range(n))
             )
-        elif isinstance(x, (dict, list)) or isinstance(y, (dict, list)):
-            yield path[:max_depth]
-        elif not _scalar_equal(x, y):
+        elif isinstance(x, (dict, list)) or isinstance(y, (dict, list)) or not _scalar_equal(x, y):
             yield path[:max_depth]
 
 
@@ -189,8 +187,11 @@ def _digest(inst: StateInstance) -> bytes | object:
     return hashlib.blake2b(blob, digest_size=16).digest()
 
 
-def _index(reader: StateReader, warnings: list[str], label: str) -> dict[Key, tuple[bytes | object, InstanceRef]]:
-    out: dict[Key, tuple[bytes | object, InstanceRef]] = {}
+Indexed = dict[Key, tuple[bytes | object, InstanceRef]]
+
+
+def _index(reader: StateReader, warnings: list[str], label: str) -> Indexed:
+    out: Indexed = {}
     for inst in reader.iter_instances():
         key = _key(inst)
         if key in out:
@@ -254,7 +255,8 @@ def _header_warnings(d: StateDiff) -> list[str]:
     out: list[str] = []
     if a.lineage and b.lineage and a.lineage != b.lineage:
         out.append(
-            f"lineage differs (A {a.lineage}, B {b.lineage}): these are different states, not two versions of one"
+            f"lineage differs (A {a.lineage}, B {b.lineage}): "
+            "these are different states, not two versions of one"
         )
         return out
     if a.serial is None or b.serial is None:

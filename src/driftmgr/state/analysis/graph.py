@@ -143,22 +143,22 @@ def _dot_clusters(lines: list[str], nodes: list[Node]) -> None:
     members: dict[str | None, list[Node]] = {}
     for n in nodes:
         members.setdefault(n.module, []).append(n)
-        for mod, parent in _module_chain(n.module):
+        for child, parent in _module_chain(n.module):
             kids = tree.setdefault(parent, [])
-            if mod not in kids:
-                kids.append(mod)
-    # Iterative depth-first emission; ("close", depth) markers end a cluster.
+            if child not in kids:
+                kids.append(child)
+    # Iterative depth-first emission; a "close" entry ends a cluster once its children are out.
     stack: list[tuple[str, str | None, int]] = [("open", None, 0)]
     while stack:
         action, mod, depth = stack.pop()
         pad = "  " * (depth + 1)
         if action == "close":
-            lines.append(pad[:-2] + "}")
+            lines.append("  " * depth + "}")
             continue
         if mod is not None:
             lines.append("  " * depth + f"subgraph {dot_id('cluster_' + mod)} {{")
             lines.append(f"{pad}label={dot_id(mod)};")
-            stack.append(("close", mod, depth + 1))
+            stack.append(("close", mod, depth))
         for n in members.get(mod, []):
             lines.append(f"{pad}{_node_stmt(n)}")
         for child in reversed(sorted(tree.get(mod, []))):

@@ -62,7 +62,14 @@ def content_digest(data: bytes, source: str) -> bytes:
     for inst in reader.iter_instances():
         h.update(
             orjson.dumps(
-                [inst.address, inst.deposed, inst.status, inst.provider, inst.schema_version, inst.attributes],
+                [
+                    inst.address,
+                    inst.deposed,
+                    inst.status,
+                    inst.provider,
+                    inst.schema_version,
+                    inst.attributes,
+                ],
                 option=orjson.OPT_SORT_KEYS,
             )
         )
@@ -101,7 +108,9 @@ def hold_lock(backend: Backend, operation: str, warnings: list[str]) -> Iterator
         ) from exc
 
 
-def read_current(dst: Backend, *, force: bool, warnings: list[str]) -> tuple[bytes | None, StateHeader | None]:
+def read_current(
+    dst: Backend, *, force: bool, warnings: list[str]
+) -> tuple[bytes | None, StateHeader | None]:
     """The destination's current content and header; (None, None) when it holds no state yet.
 
     Content that is not a valid state is refused unless `force` (then it is overwritten, after a
@@ -118,7 +127,8 @@ def read_current(dst: Backend, *, force: bool, warnings: list[str]) -> tuple[byt
     except StateError as exc:
         if not force:
             raise ConflictError(
-                f"the destination holds content that is not a valid state ({exc}); use --force to overwrite it",
+                f"the destination holds content that is not a valid state ({exc}); "
+                "use --force to overwrite it",
                 source=dst.display_url,
             ) from None
         warnings.append(f"{dst.display_url}: overwriting content that is not a valid state (--force)")
@@ -143,9 +153,7 @@ def check_replace(
     elif new.serial is not None and current.serial is not None and new.serial < current.serial:
         msg = f"the destination's serial {current.serial} is higher than the serial {new.serial} of {what}"
         if not force:
-            raise ConflictError(
-                f"{msg}: it is newer; use --force to overwrite it", source=dst.display_url
-            )
+            raise ConflictError(f"{msg}: it is newer; use --force to overwrite it", source=dst.display_url)
         warnings.append(f"{dst.display_url}: {msg}: overwritten (--force)")
     return warnings
 
@@ -253,8 +261,9 @@ def verify_written(dst: Backend, data: bytes) -> str:
     except (StateError, orjson.JSONEncodeError):
         same = False
     if not same:
-        raise BackendError("verification failed: the state read back differs from the one written",
-                           source=dst.display_url)
+        raise BackendError(
+            "verification failed: the state read back differs from the one written", source=dst.display_url
+        )
     return "content"
 
 

@@ -223,7 +223,9 @@ def _mask_path(root: dict[str, Any], path: tuple[Step, ...]) -> None:
         node[step] = child
         node = child
     last = path[-1]
-    if (isinstance(node, dict) and isinstance(last, str) and last in node) or (isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node)):
+    in_dict = isinstance(node, dict) and isinstance(last, str) and last in node
+    in_list = isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node)
+    if in_dict or in_list:
         node[last] = SENSITIVE
 
 
@@ -242,9 +244,9 @@ def flatten_attributes(attributes: dict[str, Any]) -> list[tuple[str, Any]]:
     while stack:
         path, value = stack.pop()
         if isinstance(value, dict) and value:
-            stack.extend((path + (k,), value[k]) for k in reversed(sorted(value)))
+            stack.extend(((*path, k), value[k]) for k in reversed(sorted(value)))
         elif isinstance(value, list) and value:
-            stack.extend((path + (i,), value[i]) for i in reversed(range(len(value))))
+            stack.extend(((*path, i), value[i]) for i in reversed(range(len(value))))
         else:
             out.append((format_path(path), value))
     return out
