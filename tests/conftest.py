@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.azurite",
     "tests.fixtures.fake_gcs",
     "tests.fixtures.http_backend",
+    "tests.fixtures.terraform",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

@@ -144,3 +144,62 @@ class StateLocation:
     origin: str = ""  # what pointed at it: a file, a backend block, a terragrunt.hcl
     exists: bool | None = None  # None when not checked
     note: str = ""
+
+
+# --- discovery and drift (issue 3) ------------------------------------------------------------
+
+DRIFT_STATUSES = ("in_sync", "drifted", "missing", "unmanaged", "ignored", "unsupported")
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(slots=True)
+class Resource:
+    """A live cloud resource, described with the attribute names of its Terraform resource type."""
+
+    provider: str  # "aws"
+    type: str  # Terraform type: "aws_vpc"
+    id: str  # the id Terraform stores (and imports with)
+    account: str | None = None
+    region: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    default: bool = False  # cloud-created default or implicit child of a managed parent
+    default_reason: str | None = None  # e.g. "default VPC", "main route table of vpc-123"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.type, self.id)
+
+
+@dataclass(slots=True)
+class DiscoveryError:
+    """A part of discovery that failed: the result is partial and says so."""
+
+    provider: str
+    service: str
+    region: str | None
+    kind: str  # "throttled" | "denied" | "not_found" | "unavailable" | "error"
+    message: str
+    type: str | None = None  # the resource type being listed, when known
+
+
+@dataclass(slots=True)
+class Change:
+    path: str  # Terraform attribute path: tags.env, ingress, versioning_configuration[0].status
+    expected: Any
+    actual: Any
+    severity: str = "medium"
+
+
+@dataclass(slots=True)
+class DriftItem:
+    type: str
+    id: str | None
+    provider: str
+    status: str  # one of DRIFT_STATUSES
+    address: str | None = None
+    account: str | None = None
+    region: str | None = None
+    severity: str | None = None
+    source: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    note: str | None = None  # e.g. why ignored, or "claimed by 2 states"

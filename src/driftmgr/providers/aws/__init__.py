@@ -1,0 +1,1 @@
+"""The AWS provider: boto3 discovery normalized to hashicorp/aws resource attributes."""

@@ -1,0 +1,247 @@
+"""AwsProvider: lists every registered resource type across regions in parallel.
+
+Calls run in a bounded thread pool over (type × region) tasks, paginate, use botocore's adaptive retry
+mode, and sit behind a circuit breaker per service/region: once a service keeps failing in a region,
+its remaining tasks fail fast. A failed task becomes a DiscoveryError in the result — the result is
+then partial and says so — never an exception that loses the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+import boto3
+import pybreaker
+from botocore.config import Config
+
+from driftmgr.models import DiscoveryError, Resource
+from driftmgr.providers.aws.errors import aws_errors, classify
+from driftmgr.providers.aws.resources import load_all
+from driftmgr.providers.base import (
+    DiscoveryResult,
+    ErrorKind,
+    ProgressFn,
+    ProviderError,
+    ResourceType,
+    Scope,
+    iter_items,
+    register_provider,
+    registered_types,
+)
+
+DEFAULT_REGION = "us-east-1"
+GLOBAL_REGION = "us-east-1"  # where global services (IAM, Route 53) are called
+
+
+class AwsProvider:
+    name = "aws"
+
+    def __init__(
+        self,
+        *,
+        profile: str | None = None,
+        regions: list[str] | None = None,
+        max_workers: int = 16,
+        session: boto3.Session | None = None,
+        cache_ttl: float = 0.0,
+    ) -> None:
+        self._session = session or boto3.Session(profile_name=profile)
+        self._default_regions = regions
+        self._max_workers = max_workers
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._breakers: dict[tuple[str, str], pybreaker.CircuitBreaker] = {}
+        self._account: str | None = None
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": 8},
+            max_pool_connections=max(10, max_workers),
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        self._cache_ttl = cache_ttl
+        self._cache: dict[tuple[str, str], tuple[float, list[Resource]]] = {}
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            c = self._clients.get(key)
+            if c is None:
+                c = self._session.client(service, region_name=region, config=self._config)  # type: ignore[call-overload]
+                self._clients[key] = c
+            return c
+
+    def _breaker(self, service: str, region: str) -> pybreaker.CircuitBreaker:
+        key = (service, region)
+        with self._lock:
+            b = self._breakers.get(key)
+            if b is None:
+                b = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=60, name=f"{service}/{region}")
+                self._breakers[key] = b
+            return b
+
+    def account(self) -> str:
+        if self._account is None:
+            with aws_errors("sts:GetCallerIdentity"):
+                self._account = str(self.client("sts", self._home_region()).get_caller_identity()["Account"])
+        return self._account
+
+    def _home_region(self) -> str:
+        return self._session.region_name or DEFAULT_REGION
+
+    def resource_types(self) -> list[ResourceType]:
+        load_all()
+        return list(registered_types("aws").values())
+
+    def regions(self) -> list[str]:
+        with aws_errors("ec2:DescribeRegions"):
+            resp = self.client("ec2", self._home_region()).describe_regions(AllRegions=False)
+        return sorted(r["RegionName"] for r in resp.get("Regions", []))
+
+    def health(self) -> dict[str, Any]:
+        try:
+            return {"status": "ok", "account": self.account()}
+        except ProviderError as exc:
+            return {"status": "down", "error": str(exc), "kind": exc.kind.value}
+
+    # --- discovery ----------------------------------------------------------------------------
+    def discover(
+        self,
+        *,
+        regions: list[str] | None = None,
+        types: list[str] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> DiscoveryResult:
+        result = DiscoveryResult()
+        try:
+            account = self.account()
+        except ProviderError as exc:
+            result.errors.append(DiscoveryError("aws", "sts", self._home_region(), exc.kind.value, str(exc)))
+            return result
+        wanted = self._select_types(types)
+        region_list = self._resolve_regions(regions, result)
+        tasks: list[tuple[ResourceType, str]] = []
+        for rtype in wanted:
+            if rtype.global_:
+                tasks.append((rtype, GLOBAL_REGION))
+            else:
+                tasks.extend((rtype, r) for r in region_list)
+        total = len(tasks)
+        done = 0
+        if progress:
+            progress(0, total, "starting")
+        with ThreadPoolExecutor(max_workers=max(1, min(self._max_workers, total or 1))) as pool:
+            futures = {
+                pool.submit(self._run_task, rtype, region, account): (rtype, region)
+                for rtype, region in tasks
+            }
+            for fut in as_completed(futures):
+                rtype, region = futures[fut]
+                resources, error = fut.result()
+                result.resources.extend(resources)
+                if error is not None:
+                    result.errors.append(error)
+                done += 1
+                if progress:
+                    progress(done, total, f"{rtype.tf_type} {region}")
+        result.resources.sort(key=lambda r: (r.type, r.region or "", r.id))
+        result.errors.sort(key=lambda e: (e.service, e.region or "", e.type or ""))
+        return result
+
+    def _select_types(self, types: list[str] | None) -> list[ResourceType]:
+        available = {t.tf_type: t for t in self.resource_types()}
+        if not types:
+            return [available[k] for k in sorted(available)]
+        unknown = sorted(set(types) - set(available))
+        if unknown:
+            from driftmgr.errors import UsageError
+
+            raise UsageError(f"unsupported AWS resource type(s): {', '.join(unknown)}")
+        return [available[t] for t in sorted(set(types))]
+
+    def _resolve_regions(self, regions: list[str] | None, result: DiscoveryResult) -> list[str]:
+        chosen = regions or self._default_regions or [self._home_region()]
+        if chosen == ["all"] or "all" in chosen:
+            try:
+                return self.regions()
+            except ProviderError as exc:
+                result.errors.append(
+                    DiscoveryError("aws", "ec2", self._home_region(), exc.kind.value, str(exc))
+                )
+                return [self._home_region()]
+        return sorted(set(chosen))
+
+    def _run_task(
+        self, rtype: ResourceType, region: str, account: str
+    ) -> tuple[list[Resource], DiscoveryError | None]:
+        key = (rtype.tf_type, region)
+        if self._cache_ttl > 0:
+            hit = self._cache.get(key)
+            if hit and time.monotonic() - hit[0] < self._cache_ttl:
+                return list(hit[1]), None
+        breaker = self._breaker(rtype.service, region)
+        try:
+            resources = breaker.call(self._list, rtype, region, account)
+        except pybreaker.CircuitBreakerError:
+            return [], DiscoveryError(
+                "aws",
+                rtype.service,
+                region,
+                ErrorKind.unavailable.value,
+                f"skipped: {rtype.service} in {region} kept failing (circuit open)",
+                rtype.tf_type,
+            )
+        except ProviderError as exc:
+            return [], DiscoveryError("aws", rtype.service, region, exc.kind.value, str(exc), rtype.tf_type)
+        except Exception as exc:  # noqa: BLE001 - a bug in one type must not lose the others
+            kind, message = classify(exc)
+            return [], DiscoveryError("aws", rtype.service, region, kind.value, message, rtype.tf_type)
+        if self._cache_ttl > 0:
+            self._cache[key] = (time.monotonic(), resources)
+        return resources, None
+
+    def _list(self, rtype: ResourceType, region: str, account: str) -> list[Resource]:
+        scope = Scope("aws", account, region, lambda service: self.client(service, region))
+        what = f"{rtype.service}:{rtype.list_call or rtype.tf_type} in {region}"
+        out: list[Resource] = []
+        with aws_errors(what):
+            for item in self._items(rtype, scope):
+                if rtype.details is not None:
+                    detailed = rtype.details(item, scope)
+                    if detailed is None:
+                        continue  # gone between list and describe, or not this type
+                    item = detailed
+                reason = rtype.default_reason(item, scope) if rtype.default_reason else None
+                out.append(
+                    Resource(
+                        provider="aws",
+                        type=rtype.tf_type,
+                        id=rtype.item_id(item),
+                        account=account,
+                        region=None if rtype.global_ else region,
+                        attributes=rtype.to_attributes(item, scope),
+                        default=reason is not None,
+                        default_reason=reason,
+                    )
+                )
+        return out
+
+    def _items(self, rtype: ResourceType, scope: Scope) -> Iterable[dict[str, Any]]:
+        if rtype.collect is not None:
+            return rtype.collect(scope)
+        if rtype.list_call is None or rtype.result_key is None:
+            raise ValueError(f"{rtype.tf_type}: a descriptor needs list_call and result_key, or collect")
+        client = scope.client(rtype.service)
+        if rtype.paginate and client.can_paginate(rtype.list_call):
+            pages = client.get_paginator(rtype.list_call).paginate(**dict(rtype.list_kwargs))
+            return iter_items(pages, rtype.result_key)
+        return iter_items([getattr(client, rtype.list_call)(**dict(rtype.list_kwargs))], rtype.result_key)
+
+
+@register_provider("aws")
+def make_aws_provider(**options: Any) -> AwsProvider:
+    return AwsProvider(**options)

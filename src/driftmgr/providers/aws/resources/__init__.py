@@ -1,0 +1,17 @@
+"""AWS resource types, one module per service. Import order is irrelevant; each registers its types."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = ("ec2_vpc",)
+_loaded = False
+
+
+def load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for name in MODULES:
+        importlib.import_module(f"driftmgr.providers.aws.resources.{name}")
+    _loaded = True
