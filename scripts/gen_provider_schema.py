@@ -44,8 +44,12 @@ aws_cloudwatch_log_group aws_cloudwatch_metric_alarm aws_route53_zone aws_route5
 
 def find_mirror() -> Path:
     """The directory that holds registry.terraform.io/hashicorp/aws/<version>/<platform>/."""
-    roots = [os.environ.get("TF_PLUGIN_MIRROR", ""), str(Path.home() / ".terraform.d" / "plugins"),
-             "/usr/share/terraform/plugins", "/opt"]
+    roots = [
+        os.environ.get("TF_PLUGIN_MIRROR", ""),
+        str(Path.home() / ".terraform.d" / "plugins"),
+        "/usr/share/terraform/plugins",
+        "/opt",
+    ]
     for root in filter(None, roots):
         base = Path(root)
         if not base.is_dir():
@@ -106,14 +110,21 @@ def main() -> None:
             '  direct { exclude = ["registry.terraform.io/hashicorp/aws"] }\n}\n' % mirror
         )
         (work / "main.tf").write_text(
-            'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = "%s" }\n  }\n}\n'
+            'terraform {\n  required_providers {\n'
+            '    aws = { source = "hashicorp/aws", version = "%s" }\n  }\n}\n'
             % version
         )
         env = {**os.environ, "TF_CLI_CONFIG_FILE": str(work / "rc.tfrc"), "TF_IN_AUTOMATION": "1"}
-        subprocess.run([terraform, "init", "-input=false", "-no-color"], cwd=work, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        raw = subprocess.run([terraform, "providers", "schema", "-json"], cwd=work, env=env, check=True,
-                             capture_output=True).stdout
+        subprocess.run(
+            [terraform, "init", "-input=false", "-no-color"],
+            cwd=work,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        raw = subprocess.run(
+            [terraform, "providers", "schema", "-json"], cwd=work, env=env, check=True, capture_output=True
+        ).stdout
     schema = json.loads(raw)["provider_schemas"]["registry.terraform.io/hashicorp/aws"]
     resources = schema["resource_schemas"]
     missing = [t for t in SUPPORTED if t not in resources]

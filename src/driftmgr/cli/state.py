@@ -17,7 +17,7 @@ from rich.table import Table
 
 from driftmgr.cli.context import Env, ExitStatus
 from driftmgr.cli.render import Format, GraphFormat, dump_json, write_json_blocks
-from driftmgr.errors import StateNotFoundError, UsageError
+from driftmgr.errors import StateError, StateNotFoundError, UsageError
 from driftmgr.models import StateHeader, StateInstance
 from driftmgr.services.state import StateService, expand_sources
 from driftmgr.state.analysis import StateDiff, StateSummary
@@ -145,7 +145,10 @@ def _table(*columns: str, title: str | None = None) -> Table:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        text = value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        text = "(nested too deeply to print)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -171,6 +174,7 @@ def show(
 ) -> int:
     """Summarise a state: counts by type, provider and module, header, outputs (sensitive values masked).
 
+    \b
     Example: driftmgr state show --state terraform.tfstate --format json
     """
     env: Env = ctx.obj
@@ -179,7 +183,10 @@ def show(
         found = service.show_instances(state, address)
         with env.output(output) as sink:
             if format is Format.json:
-                sink.write(dump_json({"instances": found}))
+                try:
+                    sink.write(dump_json({"instances": found}))
+                except orjson.JSONEncodeError:
+                    raise StateError("attributes nested too deeply to print as JSON", source=state) from None
             else:
                 sink.write(_render_instances(found))
         return ExitStatus.OK
@@ -260,6 +267,7 @@ def graph(
     An edge A -> B means A depends on B. Cycles and dependencies that name nothing in the state are
     reported on stderr (and in the JSON).
 
+    \b
     Example: driftmgr state graph --state terraform.tfstate | dot -Tsvg > graph.svg
     """
     env: Env = ctx.obj
@@ -288,6 +296,7 @@ def diff(
 
     Exit code 0 when the states hold the same instances and outputs, 2 when they differ, 1 on error.
 
+    \b
     Example: driftmgr state diff old.tfstate s3://acme-tfstate/prod/terraform.tfstate
     """
     env: Env = ctx.obj
@@ -337,6 +346,7 @@ def _render_diff(d: StateDiff) -> bytes:
 def pull(ctx: typer.Context, state: OneStateOpt, output: OutputOpt = None) -> int:
     """Print (or write to --output) the raw state, after checking that it parses in full.
 
+    \b
     Example: driftmgr state pull --state s3://acme-tfstate/prod/terraform.tfstate -o prod.tfstate
     """
     env: Env = ctx.obj
@@ -361,6 +371,7 @@ def push(
     FILE must parse in full. The destination is locked where its backend locks; a different lineage
     or a lower serial than the destination's current state is refused unless --force.
 
+    \b
     Example: driftmgr state push --state s3://acme-tfstate/prod/terraform.tfstate fixed.tfstate
     """
     env: Env = ctx.obj
@@ -414,7 +425,8 @@ def migrate(
     A DST holding a state of another lineage (or a newer serial) is refused unless --force. When the
     content read back differs, DST's previous content is restored and the exit code is 1.
 
-    Example: driftmgr state migrate terraform.tfstate "s3://acme-tfstate/prod/terraform.tfstate?use_lockfile=true"
+    \b
+    Example: driftmgr state migrate terraform.tfstate "s3://acme-tfstate/prod.tfstate?use_lockfile=true"
     """
     env: Env = ctx.obj
     result = StateService().migrate(src, dst, force=force, backup=backup)
@@ -448,6 +460,7 @@ def discover(
 ) -> int:
     """Find states: state files, workspaces, backend/cloud blocks, Terragrunt units, bucket prefixes.
 
+    \b
     Example: driftmgr state discover infra/ --format json
     """
     env: Env = ctx.obj

@@ -136,19 +136,26 @@ def iter_changed_paths(a: Any, b: Any, *, max_depth: int = MAX_PATH_DEPTH) -> It
             continue
         if x is _ABSENT or y is _ABSENT:
             if (y if x is _ABSENT else x) is not None:
-                yield path[:max_depth]
+                yield path
             continue
+        deep = len(path) >= max_depth  # past the limit, children report their ancestor's path
         if isinstance(x, dict) and isinstance(y, dict):
             keys = sorted(set(x) | set(y))
-            stack.extend(((*path, k), x.get(k, _ABSENT), y.get(k, _ABSENT)) for k in reversed(keys))
+            stack.extend(
+                (path if deep else (*path, k), x.get(k, _ABSENT), y.get(k, _ABSENT)) for k in reversed(keys)
+            )
         elif isinstance(x, list) and isinstance(y, list):
             n = max(len(x), len(y))
             stack.extend(
-                ((*path, i), x[i] if i < len(x) else _ABSENT, y[i] if i < len(y) else _ABSENT)
+                (
+                    path if deep else (*path, i),
+                    x[i] if i < len(x) else _ABSENT,
+                    y[i] if i < len(y) else _ABSENT,
+                )
                 for i in reversed(range(n))
             )
         elif isinstance(x, (dict, list)) or isinstance(y, (dict, list)) or not _scalar_equal(x, y):
-            yield path[:max_depth]
+            yield path
 
 
 def changed_paths(a: Any, b: Any, *, max_depth: int = MAX_PATH_DEPTH) -> list[str]:

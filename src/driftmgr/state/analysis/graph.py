@@ -96,8 +96,13 @@ class DependencyGraph:
 
 
 def dot_id(text: str) -> str:
-    """A DOT quoted identifier: backslashes and double quotes escaped, nothing else interpreted."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT quoted identifier: double quotes and backslashes escaped.
+
+    Graphviz reads `\\"` as a quote and keeps other backslashes literally, so a backslash is
+    doubled: that keeps an id valid whatever precedes a quote (an address with a backslash in a
+    key shows it doubled; no escaping can express a backslash-quote pair to Graphviz exactly).
+    """
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _node_stmt(n: Node) -> str:

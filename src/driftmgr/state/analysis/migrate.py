@@ -296,7 +296,7 @@ def migrate_state(
         try:
             dst.write(data, lock_id=dst_lock)
             result.verified = verify_written(dst, data)
-        except DriftMgrError as exc:
+        except Exception as exc:  # any failure here: put the previous content back, then report
             raise _restore(dst, dst_lock, previous, saved, exc) from exc
     return result
 
@@ -309,9 +309,11 @@ def _identity(backend: Backend) -> tuple[str, str]:
 
 
 def _restore(
-    dst: Backend, lock_id: str | None, previous: bytes | None, saved: Path | None, exc: DriftMgrError
+    dst: Backend, lock_id: str | None, previous: bytes | None, saved: Path | None, exc: Exception
 ) -> DriftMgrError:
     """Put DST's previous content back after a failed write or verification; the error to raise."""
+    if not isinstance(exc, DriftMgrError):
+        exc = BackendError(f"{type(exc).__name__}: {exc}")
     if previous is None:
         return BackendError(
             f"migration failed ({exc}); the destination held no state before and may now hold "
@@ -322,7 +324,7 @@ def _restore(
         dst.write(previous, lock_id=lock_id)
         if dst.read() != previous:
             raise BackendError("the restored content reads back differently", source=dst.display_url)
-    except DriftMgrError as restore_exc:
+    except Exception as restore_exc:  # noqa: BLE001 - reported in the error returned
         return BackendError(
             f"migration failed ({exc}) and restoring the previous state failed ({restore_exc}): "
             f"restore it by hand from {saved}",

@@ -237,15 +237,18 @@ def _child(node: Any, step: Step) -> Any:
     return None
 
 
-def flatten_attributes(attributes: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Leaf values with their Terraform paths, depth first in key order (iterative: no recursion)."""
+def flatten_attributes(attributes: dict[str, Any], max_depth: int = 32) -> list[tuple[str, Any]]:
+    """Leaf values with their Terraform paths, depth first in key order (iterative: no recursion).
+
+    A value nested deeper than `max_depth` steps is returned whole at that depth.
+    """
     out: list[tuple[str, Any]] = []
     stack: list[tuple[tuple[Step, ...], Any]] = [((k,), attributes[k]) for k in reversed(sorted(attributes))]
     while stack:
         path, value = stack.pop()
-        if isinstance(value, dict) and value:
+        if len(path) < max_depth and isinstance(value, dict) and value:
             stack.extend(((*path, k), value[k]) for k in reversed(sorted(value)))
-        elif isinstance(value, list) and value:
+        elif len(path) < max_depth and isinstance(value, list) and value:
             stack.extend(((*path, i), value[i]) for i in reversed(range(len(value))))
         else:
             out.append((format_path(path), value))

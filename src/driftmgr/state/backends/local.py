@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -42,6 +43,10 @@ class LocalBackend(Backend):
         return str(self.path)
 
     def open(self) -> IO[bytes]:
+        if self._lock_fd is not None:
+            # POSIX record locks (what Terraform takes) are dropped when the process closes ANY
+            # descriptor of the file, so while locked every read goes through the locked one.
+            return io.BytesIO(_pread_all(self._lock_fd))
         try:
             if self.path.is_dir():
                 raise BackendError("is a directory, not a state file", source=str(self.path))
@@ -60,6 +65,9 @@ class LocalBackend(Backend):
             raise LockError("the state is locked; pass the lock id to write", source=str(self.path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         backup = self.path.with_name(self.path.name + ".backup")
+        if self._lock_fd is not None:
+            self._write_locked(data, backup)
+            return
         try:
             if self.path.exists():
                 backup.write_bytes(self.path.read_bytes())
@@ -74,6 +82,26 @@ class LocalBackend(Backend):
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
+        except PermissionError:
+            raise AccessDeniedError("permission denied writing the file", source=str(self.path)) from None
+        except OSError as exc:
+            raise BackendError(f"cannot write: {exc.strerror or exc}", source=str(self.path)) from None
+
+    def _write_locked(self, data: bytes, backup: Path) -> None:
+        """Write in place through the locked descriptor, as Terraform does: a rename would leave
+        the lock on the old file, and opening the file again would drop it."""
+        assert self._lock_fd is not None
+        fd = self._lock_fd
+        try:
+            old = _pread_all(fd)
+            if old:
+                backup.write_bytes(old)
+            os.ftruncate(fd, 0)
+            view = memoryview(data)
+            offset = 0
+            while offset < len(view):
+                offset += os.pwrite(fd, view[offset:], offset)
+            os.fsync(fd)
         except PermissionError:
             raise AccessDeniedError("permission denied writing the file", source=str(self.path)) from None
         except OSError as exc:
@@ -155,6 +183,19 @@ class LocalBackend(Backend):
         if not base.is_dir():
             raise BackendError("not a directory", source=str(base))
         return sorted(str(p) for p in base.rglob("*.tfstate") if p.is_file() and ".terraform" not in p.parts)
+
+
+def _pread_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    chunks = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, min(1 << 20, size - offset), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def _workspace_of(path: Path) -> str:

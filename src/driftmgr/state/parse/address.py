@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-
-import orjson
+import unicodedata
 
 from driftmgr.models import IndexKey
 
@@ -26,7 +25,34 @@ def format_key(key: IndexKey) -> str:
         return ""
     if isinstance(key, int):
         return f"[{key}]"
-    return "[" + orjson.dumps(key).decode() + "]"
+    return "[" + quote_key(key) + "]"
+
+
+def quote_key(key: str) -> str:
+    """A string instance key quoted as Terraform prints it (`addrs.StringKey.String`).
+
+    That is HCL's quoted-string syntax, not JSON's: `"`, `\\`, newline, CR and tab are escaped,
+    `${` and `%{` are doubled to `$${` and `%%{`, any other non-printable character is written
+    `\\uXXXX` (or `\\UXXXXXXXX`), and printable Unicode stays as it is.
+    """
+    if key.isascii() and key.isprintable() and '"' not in key and "\\" not in key and "{" not in key:
+        return f'"{key}"'  # the common case: nothing to escape
+    out = ['"']
+    for i, ch in enumerate(key):
+        if ch in _HCL_ESCAPES:
+            out.append(_HCL_ESCAPES[ch])
+        elif ch in "$%":
+            out.append(ch + ch if key[i + 1 : i + 2] == "{" else ch)
+        elif ch == " " or unicodedata.category(ch)[0] in "LMNPS":  # Go's unicode.IsPrint
+            out.append(ch)
+        else:
+            cp = ord(ch)
+            out.append(f"\\u{cp:04x}" if cp < 0x10000 else f"\\U{cp:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+_HCL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
 
 
 def instance_address(module: str | None, mode: str, rtype: str, name: str, key: IndexKey) -> str:

@@ -12,10 +12,11 @@ from typing import Any
 
 def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     # Build a trie of path segments first, then convert nodes bottom-up.
+    opaque = _primitive_maps(flat)
     root: dict[str, Any] = {}
     for key, value in flat.items():
         node = root
-        parts = str(key).split(".")
+        parts = _split(str(key), opaque)
         for part in parts[:-1]:
             child = node.get(part)
             if not isinstance(child, dict):
@@ -28,6 +29,28 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
         else:
             node[last] = value
     return _convert(root)
+
+
+def _primitive_maps(flat: dict[str, Any]) -> list[str]:
+    """Prefixes (`tags.`) of the maps that hold only primitives, longest first.
+
+    A map's keys may contain dots (`tags.kubernetes.io/cluster/main`), so below such a prefix the
+    rest of a flat key is one map key. Maps of the legacy SDK always hold primitives; a map with a
+    count marker (`.%`/`.#`) below it holds containers and is split as usual.
+    """
+    prefixes = [k[:-1] for k in flat if isinstance(k, str) and k.endswith(".%")]
+    if not prefixes:
+        return []
+    markers = [k for k in flat if isinstance(k, str) and k.endswith((".%", ".#"))]
+    out = [p for p in prefixes if not any(m.startswith(p) and m != p + "%" for m in markers)]
+    return sorted(out, key=len, reverse=True)
+
+
+def _split(key: str, opaque: list[str]) -> list[str]:
+    for p in opaque:
+        if key.startswith(p):
+            return [*p[:-1].split("."), key[len(p) :]]
+    return key.split(".")
 
 
 def _convert(root: dict[str, Any]) -> dict[str, Any]:
@@ -49,13 +72,13 @@ def _convert(root: dict[str, Any]) -> dict[str, Any]:
 
 
 def _shape(node: dict[str, Any]) -> Any:
+    if "%" in node:  # map: count under "%" (checked first: a map may have a key "#")
+        return {k: v for k, v in node.items() if k != "%"}
     if "#" in node:  # list or set: count under "#", elements under indexes or set hashes
         items = [(k, v) for k, v in node.items() if k != "#"]
 
         def order(item: tuple[str, Any]) -> tuple[int, int | str]:
-            return (0, int(item[0])) if item[0].isdigit() else (1, item[0])
+            return (0, int(item[0])) if item[0].isdecimal() else (1, item[0])
 
         return [v for _, v in sorted(items, key=order)]
-    if "%" in node:  # map: count under "%"
-        return {k: v for k, v in node.items() if k != "%"}
     return node

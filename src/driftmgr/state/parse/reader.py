@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
+import operator
 import os
-import resource
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,15 +30,17 @@ import orjson
 from driftmgr.errors import StateFormatError
 from driftmgr.models import CheckResult, StateHeader, StateInstance, StateOutput
 from driftmgr.state.parse import fastpath
-from driftmgr.state.parse.address import normalize_provider
+from driftmgr.state.parse.address import normalize_provider, quote_key
 from driftmgr.state.parse.flatmap import unflatten
 
 SMALL_FILE_BYTES = 32 * 1024 * 1024
 SUPPORTED_VERSIONS = (3, 4)
-STREAM_CHUNK = 16 * 1024
-# Streaming guard: ijson's cost grows with the square of nesting depth. Real states nest a few dozen
-# levels; a document that makes the parser allocate this much more memory is refused.
-STREAM_MEMORY_LIMIT = 1024 * 1024 * 1024
+# ijson's read size. yajl re-scans a token cut by a chunk boundary from its start on every chunk,
+# so a long string costs (length² / chunk): 1 MiB chunks keep a 32 MiB string under a second.
+STREAM_CHUNK = 1024 * 1024
+# orjson's nesting limit, enforced on the streaming path too so both paths refuse the same documents
+# (and ijson, whose cost grows with the square of the depth, never sees a deeper one).
+MAX_DEPTH = 1024
 
 Opener = Callable[[], IO[bytes]]
 
@@ -74,6 +78,8 @@ class StateReader:
             raise StateFormatError("no such file", source=src) from None
         except PermissionError:
             raise StateFormatError("permission denied", source=src) from None
+        except OSError as exc:  # a path through a file, a symlink loop, a name too long...
+            raise StateFormatError(f"cannot read the file: {exc.strerror or exc}", source=src) from None
         if p.is_dir():
             raise StateFormatError("is a directory, not a state file", source=src)
 
@@ -122,6 +128,8 @@ class StateReader:
                     for res in fastpath.iter_resources(fh, trailer):
                         yield from _resource_instances(res, done, self.source)
                         done += 1
+                if self._outputs is None:
+                    self._outputs = _outputs(trailer.get("outputs"), self.source)
                 if self._checks is None:
                     self._checks = _check_results(trailer.get("check_results"), self.source)
                 return
@@ -182,9 +190,12 @@ class StateReader:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             msg = str(exc.msg) if hasattr(exc, "msg") else str(exc)
-            if "recursion" in msg.lower():
+            if "recursion" in msg.lower() or "depth limit" in msg.lower():
                 raise StateFormatError(
-                    "invalid JSON: nested deeper than 1024 levels", source=self.source
+                    f"invalid JSON: nested deeper than {MAX_DEPTH} levels",
+                    source=self.source,
+                    line=exc.lineno,
+                    column=exc.colno,
                 ) from None
             raise StateFormatError(
                 f"invalid JSON: {_clean_json_msg(msg)}", source=self.source, line=exc.lineno, column=exc.colno
@@ -214,14 +225,28 @@ class StateReader:
         except fastpath.NotFastPath:
             pass
         else:
+            if "version" not in head:
+                head["version"] = self._scan_value("version")
             version = _version(head.get("version"), self.source)
-            if version == 4:
+            if version == 4 and "modules" not in head:
                 self._fast = True
                 self._resources_kind = "start_array"
-                self._header = _header(head, self.source, upgraded_from=None)
-                self._outputs = _outputs(head.get("outputs"), self.source)
+                self._finish_header(head)
                 return
         self._slow_stream_header()
+
+    def _finish_header(self, top: dict[str, Any]) -> None:
+        """The header from the top-level fields before "resources" (where Terraform writes them
+        all); a field written after it is looked up with an extra pass, outputs and check results
+        lazily (or from the fast path's trailer)."""
+        for key in ("terraform_version", "serial", "lineage"):
+            if key not in top:
+                top[key] = self._scan_value(key)
+        self._header = _header(top, self.source, upgraded_from=None)
+        if "outputs" in top:
+            self._outputs = _outputs(top["outputs"], self.source)
+        if "check_results" in top:
+            self._checks = _check_results(top["check_results"], self.source)
 
     def _slow_stream_header(self) -> None:
         """Read top-level scalars (and outputs) up to the start of "resources", event by event."""
@@ -250,6 +275,8 @@ class StateReader:
                             )
                         continue
                     if prefix == "resources":
+                        if event == "null":  # as Terraform reads it: no resources
+                            continue
                         self._resources_kind = event
                         break
                     if event in ("start_map", "start_array"):
@@ -273,14 +300,10 @@ class StateReader:
                 f"'resources' must be a list, got {kind.get(self._resources_kind or '', 'null')}",
                 source=self.source,
             )
-        for key in ("terraform_version", "serial", "lineage"):
-            if key not in top and self._resources_kind is not None:
-                top[key] = self._scan_value(key)
-        self._header = _header(top, self.source, upgraded_from=None)
-        if "outputs" in top or self._resources_kind is None:
-            self._outputs = _outputs(top.get("outputs"), self.source)
-        if "check_results" in top or self._resources_kind is None:
-            self._checks = _check_results(top.get("check_results"), self.source)
+        if self._resources_kind is None:  # the whole document was read: every field is in `top`
+            for key in ("terraform_version", "serial", "lineage", "outputs", "check_results"):
+                top.setdefault(key, None)
+        self._finish_header(top)
 
     def _scan_value(self, key: str) -> Any:
         """One top-level value found anywhere in the document (a C-speed pass)."""
@@ -304,23 +327,28 @@ class StateReader:
 
 
 class _Guarded:
-    """A read-only stream wrapper that tracks line numbers and refuses runaway parser memory."""
+    """A read-only stream wrapper for ijson: tracks the position (for error messages) and refuses a
+    document nested deeper than MAX_DEPTH before ijson's per-level prefix strings, whose memory and
+    time grow with the square of the depth, can run away.
+
+    The depth is followed at C speed: escape pairs are removed, `bytes.translate` keeps only quotes
+    and brackets, adjacent quote pairs (strings without brackets) are dropped without changing any
+    bracket's inside-or-outside-a-string parity, and brackets outside strings are counted.
+    """
 
     def __init__(self, raw: IO[bytes], source: str) -> None:
         self._raw = raw
         self._source = source
-        self._baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         self._lines_before = 0  # newlines before the current chunk
         self._col_base = 0  # bytes between the last newline before the chunk and the chunk
         self._chunk = b""
         self._offset = 0
         self._first = True
+        self._depth = 0  # nesting depth at the end of the chunks read so far
+        self._in_string = False  # ... and whether that end is inside a string
+        self._carry = b""  # trailing backslashes of the last chunk (an escape cut by the boundary)
 
     def read(self, n: int = -1) -> bytes:
-        if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self._baseline > STREAM_MEMORY_LIMIT:
-            raise StateFormatError(
-                "document nested too deeply to parse (parser memory over 1 GiB)", source=self._source
-            )
         prev = self._chunk
         self._lines_before += prev.count(b"\n")
         nl = prev.rfind(b"\n")
@@ -332,7 +360,38 @@ class _Guarded:
             if data.startswith(codecs.BOM_UTF8):
                 data = data[len(codecs.BOM_UTF8) :]
         self._chunk = data
+        if data:
+            self._track_depth(data)
         return data
+
+    def _track_depth(self, data: bytes) -> None:
+        carried = self._carry
+        text = carried + data if carried else data
+        self._carry = b""
+        if text.endswith(b"\\"):
+            body = text.rstrip(b"\\")
+            self._carry = text[len(body) :]
+            text = body
+        if b"\\" in text:
+            text = _ESCAPE.sub(b"", text)  # every escape pair, left to right, as JSON reads them
+        marks = text.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+        in_string = self._in_string
+        if in_string or b'"' in marks:
+            parts = marks.split(b'"')
+            marks = b"".join(parts[1::2] if in_string else parts[::2])
+            if len(parts) % 2 == 0:
+                self._in_string = not in_string
+        opens = marks.count(b"[") + marks.count(b"{")
+        if self._depth + opens > MAX_DEPTH and _exceeds(marks, self._depth):
+            offset = _too_deep_at(data, self._depth, in_string, len(carried) % 2 == 1)
+            line, column = self._position(offset + 1)  # just past the bracket, as orjson reports
+            raise StateFormatError(
+                f"invalid JSON: nested deeper than {MAX_DEPTH} levels",
+                source=self._source,
+                line=line,
+                column=column,
+            )
+        self._depth += 2 * opens - len(marks)
 
     def position_of_error(self, message: str = "") -> tuple[int | None, int | None]:
         """(line, column) of a streaming parse error.
@@ -353,11 +412,59 @@ class _Guarded:
             hit = flat.rfind(needle) if needle.strip() else -1
             if hit >= 0:
                 offset = hit + len(before.encode("utf-8", "surrogateescape"))
-        head = chunk[:offset]
+        return self._position(offset)
+
+    def _position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of byte `offset` of the current chunk; the column counts bytes."""
+        head = self._chunk[:offset]
         line = self._lines_before + head.count(b"\n") + 1
         last_nl = head.rfind(b"\n")
         column = offset - last_nl if last_nl >= 0 else self._col_base + offset + 1
         return line, column
+
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')  # deleted by translate
+_STEP = bytes(2 if b in b"[{" else 0 for b in range(256))  # an opening bracket → 2, closing → 0
+
+
+def _exceeds(marks: bytes, depth: int) -> bool:
+    """Whether a run of brackets entered at `depth` goes past MAX_DEPTH. Blocks whose bracket count
+    cannot reach the limit are skipped; the exact peak is computed only for the others."""
+    for i in range(0, len(marks), 512):
+        block = marks[i : i + 512]
+        opens = block.count(b"[") + block.count(b"{")
+        if depth + opens > MAX_DEPTH and depth + _peak(block) > MAX_DEPTH:
+            return True
+        depth += 2 * opens - len(block)
+    return False
+
+
+def _peak(marks: bytes) -> int:
+    """The highest depth reached along a run of brackets, relative to its start (C-speed)."""
+    steps = itertools.accumulate(marks.translate(_STEP))
+    return int(max(map(operator.sub, steps, itertools.count(1)), default=0))
+
+
+def _too_deep_at(data: bytes, depth: int, in_string: bool, escaped: bool) -> int:
+    """Offset in `data` of the bracket that goes past MAX_DEPTH (a byte-by-byte scan, errors only)."""
+    for i, b in enumerate(data):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:  # backslash
+                escaped = True
+            elif b == 0x22:
+                in_string = False
+        elif b == 0x22:
+            in_string = True
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return i
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return len(data)  # pragma: no cover - only called when the chunk does go past the limit
 
 
 # --- validation shared by both paths ---------------------------------------------------------
@@ -387,6 +494,10 @@ def _sniff(head: bytes, source: str) -> None:
     if not head.strip():
         raise StateFormatError(
             "empty file, not a state" if not head else "file holds only whitespace", source=source
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise StateFormatError(
+            "UTF-16 text (as PowerShell's '>' writes it): save the state as UTF-8", source=source
         )
     if b"\x00" in head:
         raise StateFormatError("binary data, not a JSON state file", source=source)
@@ -529,7 +640,6 @@ def _resource_instances(res: Any, index: int, source: str) -> Iterator[StateInst
         raise StateFormatError(f"{where}.instances must be a list, got {_kind(instances)}", source=source)
     prefix = f"{module}." if module else ""
     base = f"{prefix}data.{rtype}.{name}" if mode == "data" else f"{prefix}{rtype}.{name}"
-    dumps = orjson.dumps
     for j, inst in enumerate(instances):
         if type(inst) is not dict:
             raise StateFormatError(
@@ -541,13 +651,13 @@ def _resource_instances(res: Any, index: int, source: str) -> Iterator[StateInst
         elif type(key) is int:
             address = f"{base}[{key}]"
         elif type(key) is str:
-            address = f"{base}[{dumps(key).decode()}]"
+            address = f"{base}[{quote_key(key)}]"
         elif type(key) is float and key.is_integer():
             key = int(key)
             address = f"{base}[{key}]"
         else:
             raise StateFormatError(
-                f"{where}.instances[{j}].index_key must be a number or string, got {_kind(key)}",
+                f"{where}.instances[{j}].index_key must be an integer or a string, got {_kind(key)} {key!r}",
                 source=source,
             )
         attrs = inst.get("attributes")
@@ -560,7 +670,9 @@ def _resource_instances(res: Any, index: int, source: str) -> Iterator[StateInst
         status = inst.get("status")
         sens = inst.get("sensitive_attributes")
         deps = inst.get("dependencies")
-        schema_version = inst.get("schema_version", 0)
+        schema_version = inst.get("schema_version")
+        if schema_version is None:  # absent or null: Terraform reads 0
+            schema_version = 0
         if (
             (deposed is not None and type(deposed) is not str)
             or (sens is not None and type(sens) is not list)
@@ -617,7 +729,7 @@ def _instance_field_error(inst: dict[str, Any], where: str, source: str) -> None
     deps = inst.get("dependencies")
     if deps is not None and (not isinstance(deps, list) or not all(isinstance(d, str) for d in deps)):
         raise StateFormatError(f"{where}.dependencies must be a list of addresses", source=source)
-    sv = inst.get("schema_version", 0)
+    sv = inst.get("schema_version")
     if isinstance(sv, float) and sv.is_integer():
         return
     raise StateFormatError(f"{where}.schema_version must be an integer, got {_kind(sv)}", source=source)

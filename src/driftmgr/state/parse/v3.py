@@ -31,7 +31,7 @@ def _parse_key(key: str, source: str, where: str) -> tuple[str, str, str, int | 
     if len(parts) < 2:
         raise StateFormatError(f"{where}: resource key {key!r} is not TYPE.NAME[.INDEX]", source=source)
     index: int | None = None
-    if len(parts) >= 3 and parts[-1].isdigit():
+    if len(parts) >= 3 and parts[-1].isdecimal():
         index = int(parts[-1])
         parts = parts[:-1]
     if len(parts) != 2:
@@ -51,6 +51,13 @@ def _object(obj: Any, source: str, where: str) -> dict[str, Any]:
     return expanded
 
 
+def _schema_version(obj: dict[str, Any]) -> int:
+    """Format 3 keeps it as a string under `meta` (`"meta": {"schema_version": "1"}`)."""
+    meta = obj.get("meta")
+    raw = meta.get("schema_version") if isinstance(meta, dict) else None
+    return int(raw) if isinstance(raw, str) and raw.isdecimal() else 0
+
+
 def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
     modules = doc.get("modules")
     if modules is None:
@@ -64,8 +71,11 @@ def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
         if not isinstance(mod, dict):
             raise StateFormatError(f"{where} must be an object", source=source)
         module = _module_address(mod.get("path"), source, where)
+        mod_outputs = mod.get("outputs") or {}
+        if not isinstance(mod_outputs, dict):
+            raise StateFormatError(f"{where}.outputs must be an object", source=source)
         if module is None:
-            for name, out in (mod.get("outputs") or {}).items():
+            for name, out in mod_outputs.items():
                 if isinstance(out, dict):
                     outputs[name] = {
                         "value": out.get("value"),
@@ -80,7 +90,8 @@ def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
             mode, rtype, name, index = _parse_key(key, source, rwhere)
             if not isinstance(res, dict):
                 raise StateFormatError(f"{rwhere} must be an object", source=source)
-            rtype = res.get("type") or rtype
+            if isinstance(res.get("type"), str) and res["type"]:
+                rtype = res["type"]
             group = grouped.setdefault(
                 (module, mode, rtype, name),
                 {
@@ -92,11 +103,17 @@ def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
                     "instances": [],
                 },
             )
-            deps = [d for d in (res.get("depends_on") or []) if isinstance(d, str)]
+            # Format 3 names dependencies relative to the module; format 4 uses absolute addresses.
+            raw_deps = res.get("depends_on")
+            deps = [
+                f"{module}.{d}" if module else d
+                for d in (raw_deps if isinstance(raw_deps, list) else [])
+                if isinstance(d, str)
+            ]
             primary = res.get("primary")
             if primary is not None:
                 inst: dict[str, Any] = {
-                    "schema_version": 0,
+                    "schema_version": _schema_version(primary),
                     "attributes": _object(primary, source, f"{rwhere}.primary"),
                     "dependencies": deps,
                 }
@@ -107,7 +124,7 @@ def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
                 group["instances"].append(inst)
             for di, dep in enumerate(res.get("deposed") or []):
                 dinst: dict[str, Any] = {
-                    "schema_version": 0,
+                    "schema_version": _schema_version(dep),
                     "attributes": _object(dep, source, f"{rwhere}.deposed[{di}]"),
                     "deposed": f"{di + 1:08x}",
                     "dependencies": deps,
