@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("ec2_vpc",)
+MODULES = (
+    "ec2_vpc",
+    "ec2_network",
+    "ec2_routes",
+)
 _loaded = False
 
 
