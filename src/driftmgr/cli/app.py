@@ -10,6 +10,7 @@ import typer
 
 from driftmgr import __version__
 from driftmgr.cli.context import Env, ExitStatus
+from driftmgr.cli.drift import discover, drift_app
 from driftmgr.cli.state import state_app
 from driftmgr.errors import DriftMgrError
 
@@ -22,6 +23,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(state_app, name="state")
+app.add_typer(drift_app, name="drift")
+app.command("discover")(discover)
 
 
 def _version(value: bool) -> None:

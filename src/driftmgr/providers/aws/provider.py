@@ -245,3 +245,8 @@ class AwsProvider:
 @register_provider("aws")
 def make_aws_provider(**options: Any) -> AwsProvider:
     return AwsProvider(**options)
+
+
+# The built-in resource types register with the provider: importing the provider makes the registry
+# complete (registered_types("aws") imports this module).
+load_all()

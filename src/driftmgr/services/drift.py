@@ -1,0 +1,198 @@
+"""DriftService: states + live discovery → a drift report (DESIGN §2).
+
+Matching is by (type, id): Terraform's id for managed instances, the import id for live resources.
+A state instance whose type the provider cannot read is `unsupported` (listed, never silent). A state
+instance in a region, or of a type, whose discovery failed is not called missing: the report is
+partial and lists the failure instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from driftmgr.engine.diff import compare
+from driftmgr.engine.policy import DriftIgnore, Policy, ResourceFilter, Rules
+from driftmgr.engine.report import DriftReport, Source, build_report
+from driftmgr.engine.schema import ProviderSchema
+from driftmgr.models import DriftItem, StateInstance
+from driftmgr.providers.base import ProgressFn, registered_types
+from driftmgr.services.discovery import DiscoveryService
+from driftmgr.services.state import StateService, expand_sources
+
+
+@cache
+def provider_schema(provider: str) -> ProviderSchema:
+    try:
+        raw = files(f"driftmgr.providers.{provider}").joinpath("schema.json").read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError):
+        return ProviderSchema.from_dict({"resource_schemas": {}})
+    return ProviderSchema.from_dict(json.loads(raw))
+
+
+@dataclass
+class DetectOptions:
+    provider: str = "aws"
+    regions: list[str] | None = None
+    driftignore: str | None = None
+    policy: str | None = None
+    filter: str | None = None
+    types: list[str] | None = None
+
+
+@dataclass
+class _Managed:
+    inst: StateInstance
+    region: str | None
+    claimed_by: list[str] = field(default_factory=list)
+
+
+def instance_region(inst: StateInstance) -> str | None:
+    """The AWS region an instance lives in, from its ARN or availability zone; None for global."""
+    attrs = inst.attributes
+    arn = attrs.get("arn")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        parts = arn.split(":")
+        if len(parts) > 3 and parts[3]:
+            return parts[3]
+        if len(parts) > 2 and parts[2] in ("iam", "route53", "s3", "cloudfront"):
+            return None
+    az = attrs.get("availability_zone")
+    if isinstance(az, str) and len(az) > 1 and az[-1].isalpha() and az[-2].isdigit():
+        return az[:-1]
+    region = attrs.get("region")
+    return region if isinstance(region, str) and region else None
+
+
+class DriftService:
+    def __init__(self, state: StateService | None = None, discovery: DiscoveryService | None = None) -> None:
+        self.state = state or StateService()
+        self.discovery = discovery or DiscoveryService()
+
+    def detect(
+        self, sources: list[str], options: DetectOptions, progress: ProgressFn | None = None
+    ) -> DriftReport:
+        started = time.perf_counter()
+        rules = Rules(
+            DriftIgnore.load(options.driftignore) if options.driftignore else _default_driftignore(),
+            Policy.load(options.policy) if options.policy else None,
+        )
+        flt = ResourceFilter(options.filter) if options.filter else None
+        supported = registered_types(options.provider)
+        schema = provider_schema(options.provider)
+
+        managed, report_sources = self._read_states(sources, options.provider)
+        regions = options.regions or sorted({m.region for m in managed.values() if m.region}) or None
+        result = self.discovery.discover(
+            options.provider, regions=regions, types=options.types, progress=progress
+        )
+        failed = {(e.type, e.region) for e in result.errors} | {
+            (None, e.region) for e in result.errors if not e.type
+        }
+        live = {(r.type, r.id): r for r in result.resources}
+        checked_regions = set(regions) if regions else {r.region for r in result.resources}
+
+        items: list[DriftItem] = []
+        for (tf_type, rid), m in sorted(managed.items()):
+            inst = m.inst
+            rtype = supported.get(tf_type)
+            base = DriftItem(
+                type=tf_type,
+                id=rid,
+                provider=options.provider,
+                status="in_sync",
+                address=inst.address,
+                account=None,
+                region=m.region,
+                source=inst.source,
+            )
+            if len(m.claimed_by) > 1:
+                base.note = f"claimed by {len(m.claimed_by)} states: {', '.join(m.claimed_by)}"
+            if rtype is None or (options.types and tf_type not in options.types):
+                base.status = "unsupported"
+                base.note = base.note or f"{options.provider} provider cannot read {tf_type} yet"
+                items.append(base)
+                continue
+            found = live.get((tf_type, rid))
+            if found is None:
+                region = None if rtype.global_ else m.region
+                if (
+                    (tf_type, region) in failed
+                    or (None, region) in failed
+                    or (regions and region and region not in checked_regions)
+                ):
+                    continue  # not verified: the failure is in the report's errors
+                base.status = "missing"
+            else:
+                base.account = found.account
+                base.region = found.region
+                changes = compare(
+                    inst.attributes, found.attributes, schema.type(tf_type), ignore=rtype.ignore
+                )
+                if changes:
+                    base.status = "drifted"
+                    base.changes = changes
+            if flt and not flt.matches(tf_type, rid, found.attributes if found else inst.attributes):
+                continue
+            items.append(rules.apply(base, _tags(inst.attributes)))
+
+        defaults = 0
+        claimed = set(managed)
+        for key, res in live.items():
+            if key in claimed:
+                continue
+            if res.default:
+                defaults += 1
+                continue
+            if flt and not flt.matches(res.type, res.id, res.attributes):
+                continue
+            item = DriftItem(
+                type=res.type,
+                id=res.id,
+                provider=res.provider,
+                status="unmanaged",
+                account=res.account,
+                region=res.region,
+            )
+            items.append(rules.apply(item, _tags(res.attributes)))
+        return build_report(items, report_sources, result.errors, defaults, time.perf_counter() - started)
+
+    def _read_states(
+        self, sources: list[str], provider: str
+    ) -> tuple[dict[tuple[str, str], _Managed], list[Source]]:
+        managed: dict[tuple[str, str], _Managed] = {}
+        report_sources: list[Source] = []
+        for src in expand_sources(sources):
+            with self.state.open_reader(src) as reader:
+                header = reader.header()
+                report_sources.append(Source(reader.source, header.serial, header.lineage))
+                for inst in reader.iter_instances():
+                    if (
+                        inst.mode != "managed"
+                        or inst.deposed
+                        or inst.provider_name != provider
+                        or not inst.id
+                    ):
+                        continue
+                    key = (inst.type, inst.id)
+                    entry = managed.get(key)
+                    if entry is None:
+                        managed[key] = _Managed(inst, instance_region(inst), [reader.source])
+                    elif reader.source not in entry.claimed_by:
+                        entry.claimed_by.append(reader.source)
+        return managed, report_sources
+
+
+def _tags(attrs: dict[str, Any]) -> dict[str, Any]:
+    t = attrs.get("tags")
+    return t if isinstance(t, dict) else {}
+
+
+def _default_driftignore() -> DriftIgnore | None:
+    p = Path(".driftignore")
+    return DriftIgnore.load(str(p)) if p.is_file() else None
