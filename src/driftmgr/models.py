@@ -164,6 +164,13 @@ class Resource:
     attributes: dict[str, Any] = field(default_factory=dict)
     default: bool = False  # cloud-created default or implicit child of a managed parent
     default_reason: str | None = None  # e.g. "default VPC", "main route table of vpc-123"
+    # The resource this one is part of, and the parent attribute that can hold it inline
+    # (a route of a route table, a rule of a security group): see DriftService's claim rules.
+    parent: tuple[str, str] | None = None
+    parent_attr: str | None = None
+    # Other identities of the same cloud object (an sgr- rule is also an aws_security_group_rule).
+    aliases: tuple[tuple[str, str], ...] = ()
+    import_id: str | None = None  # when `terraform import` takes another id than the state's
 
     @property
     def key(self) -> tuple[str, str]:

@@ -75,6 +75,12 @@ class ResourceType:
     default_reason: Callable[[Item, Scope], str | None] | None = None  # cloud default / implicit child
     ignore: tuple[str, ...] = ()  # attribute paths never compared for this type
     import_id: Callable[[Item], str] | None = None  # when `terraform import` needs another id than state's
+    # Types whose Terraform id is synthetic (a timestamped attachment id) match state to live by a
+    # key computed from attributes on both sides instead of by id.
+    match_key: Callable[[dict[str, Any]], tuple[Any, ...] | None] | None = None
+    # A child type: (parent Terraform type, attribute of the child holding the parent id,
+    # attribute of the parent that can hold children inline).
+    parent_link: tuple[str, str, str] | None = None
 
     def item_id(self, item: Item) -> str:
         if callable(self.id_key):

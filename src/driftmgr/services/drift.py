@@ -20,8 +20,8 @@ from driftmgr.engine.diff import compare
 from driftmgr.engine.policy import DriftIgnore, Policy, ResourceFilter, Rules
 from driftmgr.engine.report import DriftReport, Source, build_report
 from driftmgr.engine.schema import ProviderSchema
-from driftmgr.models import DriftItem, StateInstance
-from driftmgr.providers.base import ProgressFn, registered_types
+from driftmgr.models import DriftItem, Resource, StateInstance
+from driftmgr.providers.base import ProgressFn, ResourceType, registered_types
 from driftmgr.services.discovery import DiscoveryService
 from driftmgr.services.state import StateService, expand_sources
 
@@ -97,6 +97,7 @@ class DriftService:
         live = {(r.type, r.id): r for r in result.resources}
         checked_regions = set(regions) if regions else {r.region for r in result.resources}
 
+        matcher = _Matcher(managed, live, supported)
         items: list[DriftItem] = []
         for (tf_type, rid), m in sorted(managed.items()):
             inst = m.inst
@@ -118,7 +119,7 @@ class DriftService:
                 base.note = base.note or f"{options.provider} provider cannot read {tf_type} yet"
                 items.append(base)
                 continue
-            found = live.get((tf_type, rid))
+            found = matcher.live_for(tf_type, rid)
             if found is None:
                 region = None if rtype.global_ else m.region
                 if (
@@ -131,9 +132,8 @@ class DriftService:
             else:
                 base.account = found.account
                 base.region = found.region
-                changes = compare(
-                    inst.attributes, found.attributes, schema.type(tf_type), ignore=rtype.ignore
-                )
+                ignore = (*rtype.ignore, *matcher.delegated_attrs(tf_type, rid, inst.attributes))
+                changes = compare(inst.attributes, found.attributes, schema.type(tf_type), ignore=ignore)
                 if changes:
                     base.status = "drifted"
                     base.changes = changes
@@ -142,11 +142,11 @@ class DriftService:
             items.append(rules.apply(base, _tags(inst.attributes)))
 
         defaults = 0
-        claimed = set(managed)
         for key, res in live.items():
-            if key in claimed:
+            verdict = matcher.unmanaged_verdict(key, res)
+            if verdict == "managed" or verdict == "claimed":
                 continue
-            if res.default:
+            if verdict == "default":
                 defaults += 1
                 continue
             if flt and not flt.matches(res.type, res.id, res.attributes):
@@ -186,6 +186,87 @@ class DriftService:
                     elif reader.source not in entry.claimed_by:
                         entry.claimed_by.append(reader.source)
         return managed, report_sources
+
+
+class _Matcher:
+    """Which live resource a state instance is, and whether an unmatched live resource is unmanaged.
+
+    - Exact (type, id) first; then the type's `match_key` for synthetic ids (attachments); a live
+      resource whose alias (another identity of the same object) is managed is claimed.
+    - Children (routes, rules) declare a parent: a managed parent that holds them inline claims its
+      live children; a parent whose children are managed as separate resources, or whose inline
+      attribute is empty in the state, delegates that attribute (it is not compared on the parent);
+      children of an unmanaged parent are part of it, of a default parent are defaults.
+    """
+
+    def __init__(
+        self,
+        managed: dict[tuple[str, str], _Managed],
+        live: dict[tuple[str, str], Resource],
+        supported: dict[str, ResourceType],
+    ) -> None:
+        self.managed = managed
+        self.live = live
+        self.by_match: dict[tuple[str, tuple[Any, ...]], Resource] = {}
+        self.parent_attrs: dict[str, set[str]] = {}
+        self.delegated: dict[tuple[str, str], set[str]] = {}
+        for rtype in supported.values():
+            if rtype.parent_link:
+                ptype, _, pattr = rtype.parent_link
+                self.parent_attrs.setdefault(ptype, set()).add(pattr)
+        for (t, _i), m in managed.items():
+            child = supported.get(t)
+            if child and child.parent_link:
+                ptype, id_attr, pattr = child.parent_link
+                pid = m.inst.attributes.get(id_attr)
+                if pid:
+                    self.delegated.setdefault((ptype, str(pid)), set()).add(pattr)
+        self.state_by_match: dict[tuple[str, tuple[Any, ...]], tuple[str, str]] = {}
+        for key, m in managed.items():
+            stype = supported.get(key[0])
+            if stype and stype.match_key:
+                mk = stype.match_key(m.inst.attributes)
+                if mk is not None:
+                    self.state_by_match[(key[0], mk)] = key
+        self.matched_live: set[tuple[str, str]] = set()
+        for lkey, res in live.items():
+            ltype = supported.get(res.type)
+            if lkey in managed:
+                self.matched_live.add(lkey)
+            elif ltype and ltype.match_key:
+                mk = ltype.match_key(res.attributes)
+                skey = self.state_by_match.get((res.type, mk)) if mk is not None else None
+                if skey is not None:
+                    self.by_match[(res.type, (skey[1],))] = res
+                    self.matched_live.add(lkey)
+
+    def live_for(self, tf_type: str, rid: str) -> Resource | None:
+        return self.live.get((tf_type, rid)) or self.by_match.get((tf_type, (rid,)))
+
+    def delegated_attrs(self, tf_type: str, rid: str, attrs: dict[str, Any]) -> list[str]:
+        out = []
+        for pattr in self.parent_attrs.get(tf_type, ()):
+            if pattr in self.delegated.get((tf_type, rid), ()) or not attrs.get(pattr):
+                out.append(pattr)
+        return out
+
+    def unmanaged_verdict(self, key: tuple[str, str], res: Resource) -> str:
+        if key in self.matched_live or any(a in self.managed for a in res.aliases):
+            return "managed"
+        if res.default:
+            return "default"
+        if res.parent is not None and res.parent_attr:
+            parent = self.managed.get(res.parent)
+            if parent is not None:
+                inline = parent.inst.attributes.get(res.parent_attr)
+                if inline and res.parent_attr not in self.delegated.get(res.parent, ()):
+                    return "claimed"  # held inline by a managed parent: compared there
+                return "unmanaged"
+            live_parent = self.live.get(res.parent)
+            if live_parent is not None and live_parent.default:
+                return "default"
+            return "claimed"  # part of an unmanaged (or vanished) parent, reported once as the parent
+        return "unmanaged"
 
 
 def _tags(attrs: dict[str, Any]) -> dict[str, Any]:

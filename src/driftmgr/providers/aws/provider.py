@@ -216,6 +216,12 @@ class AwsProvider:
                         continue  # gone between list and describe, or not this type
                     item = detailed
                 reason = rtype.default_reason(item, scope) if rtype.default_reason else None
+                attributes = rtype.to_attributes(item, scope)
+                parent = parent_attr = None
+                if rtype.parent_link is not None:
+                    ptype, id_attr, parent_attr = rtype.parent_link
+                    pid = attributes.get(id_attr)
+                    parent = (ptype, str(pid)) if pid else None
                 out.append(
                     Resource(
                         provider="aws",
@@ -223,9 +229,12 @@ class AwsProvider:
                         id=rtype.item_id(item),
                         account=account,
                         region=None if rtype.global_ else region,
-                        attributes=rtype.to_attributes(item, scope),
+                        attributes=attributes,
                         default=reason is not None,
                         default_reason=reason,
+                        parent=parent,
+                        parent_attr=parent_attr if parent else None,
+                        import_id=rtype.import_id(item) if rtype.import_id else None,
                     )
                 )
         return out

@@ -239,5 +239,7 @@ register_type(
         default_reason=_route_default,
         # `terraform import` takes ROUTETABLEID_DESTINATION; state stores r-<table><crc32(destination)>.
         import_id=lambda item: f"{item['_RouteTableId']}_{route_destination(item)}",
+        # Routes written inline in a managed aws_route_table belong to it (DriftService claims them).
+        parent_link=("aws_route_table", "route_table_id", "route"),
     ),
 )
