@@ -8,6 +8,10 @@ MODULES = (
     "ec2_vpc",
     "ec2_network",
     "ec2_routes",
+    "lambda_",
+    "ecs",
+    "eks_ecr",
+    "elbv2",
 )
 _loaded = False
 
