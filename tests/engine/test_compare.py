@@ -655,3 +655,22 @@ def test_corpus_policy_edit_is_found(aws_schema: ProviderSchema, corpus: Path) -
     doc["Statement"][0]["Effect"] = "Deny"
     live = {**attrs, "policy": json.dumps(doc)}
     assert paths(compare(attrs, live, schema)) == ["policy"]
+
+
+def test_a_name_in_state_equals_the_arn_of_that_name_read_back() -> None:
+    from driftmgr.engine.diff import compare
+
+    arn = "arn:aws:ecs:us-east-1:123456789012:cluster/web"
+    assert compare({"cluster": "web"}, {"cluster": arn}, None) == []
+    assert (
+        compare(
+            {"task_definition": "app:3"},
+            {"task_definition": "arn:aws:ecs:us-east-1:1:task-definition/app:3"},
+            None,
+        )
+        == []
+    )
+    changed = compare({"cluster": "api"}, {"cluster": arn}, None)
+    assert [(c.path, c.expected, c.actual) for c in changed] == [("cluster", "api", arn)]
+    two_arns = compare({"cluster": arn}, {"cluster": arn.replace("web", "api")}, None)
+    assert [c.path for c in two_arns] == ["cluster"]

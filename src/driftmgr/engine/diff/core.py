@@ -188,7 +188,7 @@ def _value(
 ) -> None:
     kind = node.kind
     if kind in SCALAR_KINDS or depth > MAX_DEPTH:
-        if canonical(x, node, depth=depth) != canonical(y, node, depth=depth):
+        if canonical(x, node, depth=depth) != canonical(y, node, depth=depth) and not arn_names_same(x, y):
             _emit(out, path, x, y, node, sensitive)
         return
     if kind is Kind.LIST or kind is Kind.BLOCK_LIST:
@@ -207,6 +207,18 @@ def _value(
     else:  # dynamic, tuple, unknown attributes
         if not _loose_equal(x, y, node, depth):
             _emit(out, path, x, y, node, sensitive)
+
+
+def arn_names_same(x: Any, y: Any) -> bool:
+    """A reference written as a name in the configuration (so in the state) and read back as the
+    ARN of that name (`cluster = "web"` vs `arn:aws:ecs:…:cluster/web`) is the same reference."""
+    if type(x) is not str or type(y) is not str or not x or not y:
+        return False
+    x_arn, y_arn = x.startswith("arn:"), y.startswith("arn:")
+    if x_arn == y_arn:
+        return False
+    arn, name = (x, y) if x_arn else (y, x)
+    return arn.endswith("/" + name) or arn.endswith(":" + name)
 
 
 def _object(
@@ -422,7 +434,7 @@ def _same_elements(xl: list[Any], yl: list[Any]) -> bool:
 def _loose_equal(x: Any, y: Any, node: Node, depth: int) -> bool:
     """Schema-less equality: canonical forms, then numbers/bools given as strings."""
     cx, cy = canonical(x, node, depth=depth), canonical(y, node, depth=depth)
-    if cx == cy:
+    if cx == cy or arn_names_same(x, y):
         return True
     if isinstance(cx, str) != isinstance(cy, str):
         if number(cx) == number(cy) and not isinstance(number(cx), str):
