@@ -12,6 +12,8 @@ MODULES = (
     "ecs",
     "eks_ecr",
     "elbv2",
+    "iam",
+    "iam_attachments",
 )
 _loaded = False
 
