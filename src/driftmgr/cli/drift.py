@@ -54,6 +54,10 @@ def detect(
     filter: Annotated[
         str | None, typer.Option("--filter", help="JMESPath over {type, id, attributes}.")
     ] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", "-t", help="Only these Terraform types (discovery and report)."),
+    ] = None,
     allow_partial: Annotated[
         bool, typer.Option("--allow-partial", help="Exit by drift even when a region or service failed.")
     ] = False,
@@ -67,7 +71,7 @@ def detect(
 
     env: Env = ctx.obj
     opts = DetectOptions(
-        provider=provider, regions=region, driftignore=driftignore, policy=policy, filter=filter
+        provider=provider, regions=region, driftignore=driftignore, policy=policy, filter=filter, types=type_
     )
     with progress_bar("discovering") as progress:
         report = DriftService().detect(state, opts, progress)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -249,9 +249,37 @@ class ProviderSchema:
             if raw is None:
                 return None
             root = _block(raw.get("block") or {})
+            for path in UNORDERED_LISTS.get(tf_type, ()):
+                _unorder(root, path.split("."))
             found = TypeSchema(tf_type, int(raw.get("version") or 0), root)
             self._parsed[tf_type] = found
         return found
+
+
+# Lists whose order neither the cloud keeps nor Terraform means (the API returns a security group
+# rule's CIDRs in any order): compared as sets. Paths name attributes through nested blocks.
+UNORDERED_LISTS: dict[str, tuple[str, ...]] = {
+    "aws_security_group": tuple(
+        f"{d}.{a}"
+        for d in ("ingress", "egress")
+        for a in ("cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids")
+    ),
+    "aws_security_group_rule": ("cidr_blocks", "ipv6_cidr_blocks", "prefix_list_ids"),
+    "aws_network_acl": (),
+}
+
+
+def _unorder(root: Node, parts: list[str]) -> None:
+    node: Node | None = root
+    for i, part in enumerate(parts):
+        if node is None or node.attrs is None or part not in node.attrs:
+            return
+        attr = node.attrs[part]
+        if i == len(parts) - 1:
+            if attr.node.kind is Kind.LIST:
+                attr.node = replace(attr.node, kind=Kind.SET)
+            return
+        node = attr.node.elem if attr.node.elem is not None else attr.node
 
 
 # --- parsing ----------------------------------------------------------------------------------

@@ -81,6 +81,12 @@ class ResourceType:
     # A child type: (parent Terraform type, attribute of the child holding the parent id,
     # attribute of the parent that can hold children inline).
     parent_link: tuple[str, str, str] | None = None
+    # Identities of the underlying cloud object shared by several Terraform spellings (a security
+    # group rule is an aws_security_group_rule, an aws_vpc_security_group_ingress_rule and part of
+    # the group's ingress): from state attributes and from live attributes alike.
+    object_keys: Callable[[dict[str, Any]], list[str]] | None = None
+    # False for a spelling that is never reported as unmanaged (another spelling reports it once).
+    report_unmanaged: bool = True
 
     def item_id(self, item: Item) -> str:
         if callable(self.id_key):

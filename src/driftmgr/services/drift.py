@@ -114,12 +114,17 @@ class DriftService:
             )
             if len(m.claimed_by) > 1:
                 base.note = f"claimed by {len(m.claimed_by)} states: {', '.join(m.claimed_by)}"
-            if rtype is None or (options.types and tf_type not in options.types):
+            if options.types and tf_type not in options.types:
+                continue  # not selected with --type
+            if rtype is None:
                 base.status = "unsupported"
                 base.note = base.note or f"{options.provider} provider cannot read {tf_type} yet"
                 items.append(base)
                 continue
             found = matcher.live_for(tf_type, rid)
+            if found is None and matcher.present_by_keys(tf_type, inst.attributes):
+                items.append(rules.apply(base, _tags(inst.attributes)))  # every part of it is live
+                continue
             if found is None:
                 region = None if rtype.global_ else m.region
                 if (
@@ -213,11 +218,14 @@ class _Matcher:
         for rtype in supported.values():
             if rtype.parent_link:
                 ptype, _, pattr = rtype.parent_link
-                self.parent_attrs.setdefault(ptype, set()).add(pattr)
+                if not pattr.startswith("{"):
+                    self.parent_attrs.setdefault(ptype, set()).add(pattr)
         for (t, _i), m in managed.items():
             child = supported.get(t)
             if child and child.parent_link:
                 ptype, id_attr, pattr = child.parent_link
+                if pattr.startswith("{"):
+                    pattr = str(m.inst.attributes.get(pattr[1:-1]) or "")
                 pid = m.inst.attributes.get(id_attr)
                 if pid:
                     self.delegated.setdefault((ptype, str(pid)), set()).add(pattr)
@@ -228,6 +236,23 @@ class _Matcher:
                 mk = stype.match_key(m.inst.attributes)
                 if mk is not None:
                     self.state_by_match[(key[0], mk)] = key
+        # Object keys: managed if a state instance of any spelling holds the object.
+        self.supported = supported
+        self.managed_keys: set[str] = set()
+        for key, m in managed.items():
+            ktype = supported.get(key[0])
+            if ktype and ktype.object_keys:
+                self.managed_keys.update(ktype.object_keys(m.inst.attributes))
+        keyed = [
+            (res, set(kt.object_keys(res.attributes)))
+            for res in live.values()
+            if (kt := supported.get(res.type)) is not None and kt.object_keys
+        ]
+        for _ in range(2):  # spread to every spelling of a managed object
+            for _res, keys in keyed:
+                if keys & self.managed_keys:
+                    self.managed_keys |= keys
+        self.live_keys: set[str] = set().union(*(keys for _r, keys in keyed)) if keyed else set()
         self.matched_live: set[tuple[str, str]] = set()
         for lkey, res in live.items():
             ltype = supported.get(res.type)
@@ -243,6 +268,14 @@ class _Matcher:
     def live_for(self, tf_type: str, rid: str) -> Resource | None:
         return self.live.get((tf_type, rid)) or self.by_match.get((tf_type, (rid,)))
 
+    def present_by_keys(self, tf_type: str, attrs: dict[str, Any]) -> bool | None:
+        """For a state instance not found by id: are all its object keys live? None if keyless."""
+        ktype = self.supported.get(tf_type)
+        if ktype is None or ktype.object_keys is None:
+            return None
+        keys = set(ktype.object_keys(attrs))
+        return bool(keys) and keys <= self.live_keys
+
     def delegated_attrs(self, tf_type: str, rid: str, attrs: dict[str, Any]) -> list[str]:
         out = []
         for pattr in self.parent_attrs.get(tf_type, ()):
@@ -253,8 +286,17 @@ class _Matcher:
     def unmanaged_verdict(self, key: tuple[str, str], res: Resource) -> str:
         if key in self.matched_live or any(a in self.managed for a in res.aliases):
             return "managed"
+        ktype = self.supported.get(res.type)
+        if (
+            ktype is not None
+            and ktype.object_keys
+            and set(ktype.object_keys(res.attributes)) & self.managed_keys
+        ):
+            return "managed"
         if res.default:
             return "default"
+        if ktype is not None and not ktype.report_unmanaged:
+            return "claimed"  # another spelling of the same object reports it
         if res.parent is not None and res.parent_attr:
             parent = self.managed.get(res.parent)
             if parent is not None:

@@ -220,6 +220,8 @@ class AwsProvider:
                 parent = parent_attr = None
                 if rtype.parent_link is not None:
                     ptype, id_attr, parent_attr = rtype.parent_link
+                    if parent_attr.startswith("{"):  # "{type}": the parent attribute a child attribute names
+                        parent_attr = str(attributes.get(parent_attr[1:-1]) or "")
                     pid = attributes.get(id_attr)
                     parent = (ptype, str(pid)) if pid else None
                 out.append(

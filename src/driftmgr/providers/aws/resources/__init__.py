@@ -6,12 +6,18 @@ import importlib
 
 MODULES = (
     "ec2_vpc",
+    "ec2_security",
+    "ec2_compute",
+    "autoscaling",
     "ec2_network",
     "ec2_routes",
     "lambda_",
     "ecs",
     "eks_ecr",
     "elbv2",
+    "s3",
+    "rds",
+    "dynamodb_elasticache",
     "iam",
     "iam_attachments",
 )
