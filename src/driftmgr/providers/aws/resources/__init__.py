@@ -20,6 +20,10 @@ MODULES = (
     "dynamodb_elasticache",
     "iam",
     "iam_attachments",
+    "messaging",
+    "kms_secrets",
+    "cloudwatch",
+    "route53",
 )
 _loaded = False
 
