@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared machines (CI, 2 cores, parallel workers) make generation timing meaningless: no deadlines,
+# no "too slow" health check. Example counts stay as each test sets them.
+settings.register_profile("driftmgr", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("driftmgr")
 
 pytest_plugins = [
     "tests.fixtures.moto_server",

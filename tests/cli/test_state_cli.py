@@ -271,7 +271,7 @@ def test_pull_refuses_a_state_that_does_not_parse(capsys: pytest.CaptureFixture[
     f = write(tmp_path / "s.tfstate", bad)
     rc, out, err = run(capsys, "state", "pull", "-s", str(f), "-o", str(tmp_path / "out.tfstate"))
     assert (rc, out) == (1, "")
-    assert "resources[1].instances[1].index_key must be a number or string" in err
+    assert "resources[1].instances[1].index_key must be an integer or a string" in err
     assert not (tmp_path / "out.tfstate").exists()
 
 
