@@ -232,5 +232,8 @@ register_type(
         global_=True,
         to_attributes=_record_attributes,
         default_reason=_record_default,
+        # A state id is built from `name` as configured ("api"); discovery sees the full name. Both
+        # sides agree on zone + fqdn + type + set identifier.
+        match_key=lambda attrs: (state_record_id(attrs),),
     ),
 )
