@@ -239,15 +239,13 @@ def test_sg_rules_compare_as_set(aws: Callable[[str], TypeSchema]) -> None:
     state = {**sg_state(), "ingress": [SG_RULE, r22]}
     live = {**sg_state(), "ingress": [{**r22, "security_groups": ["sg-b", "sg-a"]}, SG_RULE]}
     assert compare(state, live, sg) == []
-    # cidr_blocks is a list inside the rule: its order counts
+    # cidr_blocks is a list in the schema, but AWS returns a rule's CIDRs in any order and the
+    # order means nothing: it compares as a set (schema.UNORDERED_LISTS) — a changed CIDR still counts.
     moved = {**r22, "cidr_blocks": ["10.0.0.0/8", "0.0.0.0/0"]}
-    assert paths(
-        compare(
-            {**state, "ingress": [moved]},
-            {**state, "ingress": [{**moved, "cidr_blocks": ["0.0.0.0/0", "10.0.0.0/8"]}]},
-            sg,
-        )
-    ) == ["ingress"]
+    reordered = {**moved, "cidr_blocks": ["0.0.0.0/0", "10.0.0.0/8"]}
+    assert compare({**state, "ingress": [moved]}, {**state, "ingress": [reordered]}, sg) == []
+    changed = {**moved, "cidr_blocks": ["0.0.0.0/0", "10.9.0.0/16"]}
+    assert paths(compare({**state, "ingress": [moved]}, {**state, "ingress": [changed]}, sg)) == ["ingress"]
 
 
 def test_sg_rule_added_reports_the_added_element(aws: Callable[[str], TypeSchema]) -> None:
@@ -283,12 +281,14 @@ def test_block_set_compares_order_free(aws: Callable[[str], TypeSchema]) -> None
 
 
 def test_lists_keep_order(aws: Callable[[str], TypeSchema]) -> None:
+    asg = aws("aws_autoscaling_group")
+    assert asg.kind("termination_policies") is Kind.LIST  # the order is the policy's precedence
+    a, b = ["OldestInstance", "Default"], ["Default", "OldestInstance"]
+    assert compare({"termination_policies": a}, {"termination_policies": b}, asg) == [
+        Change("termination_policies", a, b)
+    ]
     rule = aws("aws_security_group_rule")
-    assert rule.kind("cidr_blocks") is Kind.LIST
-    changes = compare(
-        {"cidr_blocks": ["10.0.0.0/8", "10.1.0.0/16"]}, {"cidr_blocks": ["10.1.0.0/16", "10.0.0.0/8"]}, rule
-    )
-    assert changes == [Change("cidr_blocks", ["10.0.0.0/8", "10.1.0.0/16"], ["10.1.0.0/16", "10.0.0.0/8"])]
+    assert rule.kind("cidr_blocks") is Kind.SET  # a list in the schema, unordered for AWS (UNORDERED_LISTS)
 
 
 def test_block_list_reports_indexed_child_paths(aws: Callable[[str], TypeSchema]) -> None:

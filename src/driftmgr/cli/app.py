@@ -47,7 +47,9 @@ def root(
 
 @app.command()
 def demo(ctx: typer.Context) -> None:
-    """Zero-setup walkthrough: analyse the example state shipped with DriftMgr.
+    """Zero-setup drift demo: a local AWS emulator, a real Terraform state, out-of-band changes, the report.
+
+    Needs the demo extra (pip install 'driftmgr[demo]'); exits 2 because it finds drift.
 
     Example: driftmgr demo
     """
