@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 import boto3
-import pybreaker
 from botocore.config import Config
 
 from driftmgr.models import DiscoveryError, Resource
@@ -54,7 +53,7 @@ class AwsProvider:
         self._max_workers = max_workers
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self._breakers: dict[tuple[str, str], pybreaker.CircuitBreaker] = {}
+        self._breakers: dict[tuple[str, str], _Breaker] = {}
         self._account: str | None = None
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": 8},
@@ -75,13 +74,12 @@ class AwsProvider:
                 self._clients[key] = c
             return c
 
-    def _breaker(self, service: str, region: str) -> pybreaker.CircuitBreaker:
+    def _breaker(self, service: str, region: str) -> _Breaker:
         key = (service, region)
         with self._lock:
             b = self._breakers.get(key)
             if b is None:
-                b = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=60, name=f"{service}/{region}")
-                self._breakers[key] = b
+                b = self._breakers[key] = _Breaker(fail_max=3, reset_timeout=60)
             return b
 
     def account(self) -> str:
@@ -184,9 +182,7 @@ class AwsProvider:
             if hit and time.monotonic() - hit[0] < self._cache_ttl:
                 return list(hit[1]), None
         breaker = self._breaker(rtype.service, region)
-        try:
-            resources = breaker.call(self._list, rtype, region, account)
-        except pybreaker.CircuitBreakerError:
+        if not breaker.allow():
             return [], DiscoveryError(
                 "aws",
                 rtype.service,
@@ -195,11 +191,16 @@ class AwsProvider:
                 f"skipped: {rtype.service} in {region} kept failing (circuit open)",
                 rtype.tf_type,
             )
+        try:
+            resources = self._list(rtype, region, account)
         except ProviderError as exc:
+            if exc.kind in (ErrorKind.unavailable, ErrorKind.throttled):
+                breaker.failure()
             return [], DiscoveryError("aws", rtype.service, region, exc.kind.value, str(exc), rtype.tf_type)
         except Exception as exc:  # noqa: BLE001 - a bug in one type must not lose the others
             kind, message = classify(exc)
             return [], DiscoveryError("aws", rtype.service, region, kind.value, message, rtype.tf_type)
+        breaker.success()
         if self._cache_ttl > 0:
             self._cache[key] = (time.monotonic(), resources)
         return resources, None
@@ -251,6 +252,40 @@ class AwsProvider:
             pages = client.get_paginator(rtype.list_call).paginate(**dict(rtype.list_kwargs))
             return iter_items(pages, rtype.result_key)
         return iter_items([getattr(client, rtype.list_call)(**dict(rtype.list_kwargs))], rtype.result_key)
+
+
+class _Breaker:
+    """A circuit breaker per service/region. Its lock guards only the counters: the listings it
+    protects run concurrently (pybreaker's `call` held its lock for the whole call, which ran
+    every type of a service one after the other)."""
+
+    def __init__(self, fail_max: int, reset_timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._fail_max = fail_max
+        self._reset_timeout = reset_timeout
+        self._failures = 0
+        self._opened_at: float | None = None
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if time.monotonic() - self._opened_at >= self._reset_timeout:
+                self._opened_at = None  # half-open: let calls try again
+                self._failures = self._fail_max - 1
+                return True
+            return False
+
+    def success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+
+    def failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._failures >= self._fail_max:
+                self._opened_at = time.monotonic()
 
 
 @register_provider("aws")
