@@ -87,7 +87,7 @@ def list_(
 
             def serialized() -> Iterator[bytes]:
                 for src in sources:
-                    yield from service.iter_converted(src, convert)
+                    yield from service.iter_converted(src, convert, env.warn)
 
             write_json_blocks(sink, "resources", serialized())
         else:

@@ -119,7 +119,12 @@ class StateService:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    def iter_converted(self, src: str, convert: Callable[[StateInstance], bytes | None]) -> Iterator[bytes]:
+    def iter_converted(
+        self,
+        src: str,
+        convert: Callable[[StateInstance], bytes | None],
+        warn: Callable[[str], None] | None = None,
+    ) -> Iterator[bytes]:
         """`convert(instance)` for every instance of one SRC, in file order, skipping None results.
 
         Yields blocks of converted records joined by newlines (so a record must not contain a raw
@@ -128,7 +133,10 @@ class StateService:
         there, is read sequentially.
         """
         with self.open_reader(src) as reader:
-            reader.header()  # validates the head and reports a bad file before any work
+            header = reader.header()  # validates the head and reports a bad file before any work
+            if warn is not None:
+                for w in header.warnings:
+                    warn(f"{reader.source}: {w}")
             path = Path(reader.source)
             if reader.size is not None and parallel.available(reader.size) and path.is_file():
                 try:

@@ -125,12 +125,17 @@ def iter_elements(
 
 
 def _element(raw: bytes) -> dict[str, Any]:
+    # Decoded two levels down, where an element sits in the document (top object, resources array),
+    # so orjson's nesting limit (1024) counts from the document's top as on the whole-file path; a
+    # slice too deep sends the caller to the general reader, which reports it precisely. `[[x]]`
+    # with one element in each array proves the slice is exactly one JSON value.
     try:
-        value = orjson.loads(raw)
+        outer = orjson.loads(b"".join((b"[[", raw, b"]]")))
     except orjson.JSONDecodeError:
         raise NotFastPath("a slice is not a JSON value") from None
-    if not isinstance(value, dict):
-        raise NotFastPath("a slice is not an object")
+    if len(outer) != 1 or len(outer[0]) != 1 or not isinstance(outer[0][0], dict):
+        raise NotFastPath("a slice is not one object")
+    value: dict[str, Any] = outer[0][0]
     return value
 
 
@@ -157,6 +162,6 @@ def read_head(fh: IO[bytes]) -> dict[str, Any]:
         doc = orjson.loads(buf[:start] + START + b"]}")
     except orjson.JSONDecodeError:
         raise NotFastPath("the head is not Terraform's layout") from None
-    if not isinstance(doc, dict):
+    if not isinstance(doc, dict):  # pragma: no cover - a text ending with "}" is an object or invalid
         raise NotFastPath("not an object")
     return doc

@@ -20,8 +20,9 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
         for part in parts[:-1]:
             child = node.get(part)
             if not isinstance(child, dict):
-                child = {}
-                node[part] = child
+                container: dict[str, Any] = {"": child} if part in node else {}  # keep a leaf seen first
+                node[part] = container
+                child = container
             node = child
         last = parts[-1]
         if isinstance(node.get(last), dict):

@@ -51,9 +51,9 @@ def _object(obj: Any, source: str, where: str) -> dict[str, Any]:
     return expanded
 
 
-def _schema_version(obj: dict[str, Any]) -> int:
+def _schema_version(obj: Any) -> int:
     """Format 3 keeps it as a string under `meta` (`"meta": {"schema_version": "1"}`)."""
-    meta = obj.get("meta")
+    meta = obj.get("meta") if isinstance(obj, dict) else None
     raw = meta.get("schema_version") if isinstance(meta, dict) else None
     return int(raw) if isinstance(raw, str) and raw.isdecimal() else 0
 
@@ -71,7 +71,9 @@ def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
         if not isinstance(mod, dict):
             raise StateFormatError(f"{where} must be an object", source=source)
         module = _module_address(mod.get("path"), source, where)
-        mod_outputs = mod.get("outputs") or {}
+        mod_outputs = mod.get("outputs")
+        if mod_outputs is None:
+            mod_outputs = {}
         if not isinstance(mod_outputs, dict):
             raise StateFormatError(f"{where}.outputs must be an object", source=source)
         if module is None:
@@ -82,7 +84,9 @@ def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
                         "type": out.get("type"),
                         "sensitive": out.get("sensitive", False),
                     }
-        resources = mod.get("resources") or {}
+        resources = mod.get("resources")
+        if resources is None:
+            resources = {}
         if not isinstance(resources, dict):
             raise StateFormatError(f"{where}.resources must be an object", source=source)
         for key, res in resources.items():
@@ -122,7 +126,12 @@ def upgrade_v3(doc: dict[str, Any], source: str) -> dict[str, Any]:
                 if primary.get("tainted"):
                     inst["status"] = "tainted"
                 group["instances"].append(inst)
-            for di, dep in enumerate(res.get("deposed") or []):
+            deposed = res.get("deposed")
+            if deposed is None:
+                deposed = []
+            if not isinstance(deposed, list):
+                raise StateFormatError(f"{rwhere}.deposed must be a list", source=source)
+            for di, dep in enumerate(deposed):
                 dinst: dict[str, Any] = {
                     "schema_version": _schema_version(dep),
                     "attributes": _object(dep, source, f"{rwhere}.deposed[{di}]"),
