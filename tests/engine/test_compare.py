@@ -230,6 +230,46 @@ def test_provider_default_equals_null_in_state(aws: Callable[[str], TypeSchema])
     )
 
 
+def test_provider_default_equals_null_inside_set_elements(aws: Callable[[str], TypeSchema]) -> None:
+    acl = aws("aws_network_acl")
+    entry = {"action": "allow", "cidr_block": "10.0.0.0/8", "from_port": 443, "to_port": 443,
+             "ipv6_cidr_block": "", "protocol": "6", "rule_no": 100}  # fmt: skip
+    state = {"ingress": [{**entry, "icmp_code": None, "icmp_type": None}]}
+    assert compare(state, {"ingress": [{**entry, "icmp_code": 0, "icmp_type": 0}]}, acl) == []
+    changed = [{**entry, "icmp_code": 3, "icmp_type": 0}]
+    assert compare(state, {"ingress": changed}, acl) == [Change("ingress", state["ingress"], changed)]
+    alarm = aws("aws_cloudwatch_metric_alarm")
+    query = {"id": "e1", "expression": "m1 * 100", "label": "rate", "return_data": True}
+    assert (
+        compare(
+            {"metric_query": [{**query, "period": None}]}, {"metric_query": [{**query, "period": 0}]}, alarm
+        )
+        == []
+    )
+    sse = aws("aws_s3_bucket_server_side_encryption_configuration")
+    rule = {"apply_server_side_encryption_by_default": [{"kms_master_key_id": "", "sse_algorithm": "AES256"}]}
+    assert compare({"rule": [{**rule, "bucket_key_enabled": None}]},
+                   {"rule": [{**rule, "bucket_key_enabled": False}]}, sse) == []  # fmt: skip
+    assert paths(compare({"rule": [{**rule, "bucket_key_enabled": None}]},
+                         {"rule": [{**rule, "bucket_key_enabled": True}]}, sse)) == ["rule"]  # fmt: skip
+
+
+def test_protocol_names_equal_their_numbers(aws: Callable[[str], TypeSchema]) -> None:
+    acl = aws("aws_network_acl")
+    entry = {"action": "allow", "cidr_block": "10.0.0.0/8", "from_port": 53, "to_port": 53, "rule_no": 100}
+    state = {"egress": [{**entry, "protocol": "udp"}, {**entry, "rule_no": 200, "protocol": "all"}]}
+    live = {"egress": [{**entry, "rule_no": 200, "protocol": "-1"}, {**entry, "protocol": "17"}]}
+    assert compare(state, live, acl) == []
+    assert paths(compare(state, {"egress": [live["egress"][0], {**entry, "protocol": "6"}]}, acl)) == [
+        "egress"
+    ]
+    rule = aws("aws_security_group_rule")
+    assert compare({"protocol": "tcp"}, {"protocol": "6"}, rule) == []
+    assert compare({"protocol": "tcp"}, {"protocol": "udp"}, rule) == [Change("protocol", "tcp", "udp")]
+    listener = aws("aws_lb_listener")  # an application protocol, not an IP one: still compared
+    assert compare({"protocol": "TCP"}, {"protocol": "UDP"}, listener) == [Change("protocol", "TCP", "UDP")]
+
+
 # --- rule 4: sets, lists, maps -----------------------------------------------------------------
 
 

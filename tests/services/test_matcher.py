@@ -100,3 +100,20 @@ def test_one_object_two_spellings_is_managed_by_either_and_reported_once() -> No
     nobody = matcher([], [old, new])
     assert nobody.unmanaged_verdict(("aws_rule_new", "sgr-1"), new) == "unmanaged"
     assert nobody.unmanaged_verdict(("aws_rule_old", "sgrule-1"), old) == "claimed"
+
+
+def test_value_set_by_a_managed_neighbour_referencing_the_resource_is_not_a_change() -> None:
+    from driftmgr.models import Change
+
+    eip = inst("aws_eip", "eipalloc-1", network_interface="")
+    nat = inst("aws_nat_gateway", "nat-1", allocation_id="eipalloc-1", network_interface_id="eni-nat")
+    other = inst("aws_instance", "i-1", network_interface_id="eni-other")
+    m = matcher([eip, nat, other], [])
+    key = ("aws_eip", "eipalloc-1")
+    assert m.set_by_neighbour(key, Change("network_interface", "", "eni-nat"))
+    # held by a managed resource that does not reference this one: an out-of-band association
+    assert not m.set_by_neighbour(key, Change("network_interface", "", "eni-other"))
+    assert not m.set_by_neighbour(key, Change("network_interface", "", "eni-unknown"))
+    # the state had a value: a real change, whoever holds the new one
+    assert not m.set_by_neighbour(key, Change("network_interface", "eni-old", "eni-nat"))
+    assert not m.set_by_neighbour(key, Change("tags.eni", None, "eni-nat"))

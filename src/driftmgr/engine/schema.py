@@ -9,8 +9,8 @@ nested block is an `Attribute` holding a `Node` of one `Kind`. Nested blocks are
 stores blocks in state as lists of objects (`single` blocks as one object).
 
 A node also says how its strings are normalized (`fmt`): `json` for policy documents and other
-known JSON attributes, `net` for CIDR blocks and IP addresses. That is decided here from the
-attribute name, once per type, so the comparison never re-derives it per value.
+known JSON attributes, `net` for CIDR blocks and IP addresses, `proto` for IP protocols. That is
+decided here from the attribute name, once per type, so the comparison never re-derives it per value.
 """
 
 from __future__ import annotations
@@ -50,14 +50,19 @@ JSON_ATTRIBUTES = frozenset(
 )
 _JSON_SUFFIXES = ("policy", "policies", "_json")
 _NET_RE = re.compile(r"cidr|(^|_)ips?$|ip_address|ipv[46]_address|(^|_)ipv6_addresses$")
+# IP protocol attributes (network ACL entries, security group rules): "tcp" in the configuration is
+# stored as written and read back as "6".
+PROTOCOL_ATTRIBUTES = frozenset({"protocol", "ip_protocol"})
 
 
 def value_format(name: str) -> str | None:
-    """How string values of attribute `name` are normalized: "json", "net" or None (as is)."""
+    """How string values of attribute `name` are normalized: "json", "net", "proto" or None (as is)."""
     if name in JSON_ATTRIBUTES or name.endswith(_JSON_SUFFIXES):
         return "json"
     if _NET_RE.search(name):
         return "net"
+    if name in PROTOCOL_ATTRIBUTES:
+        return "proto"
     return None
 
 
@@ -68,7 +73,7 @@ class Node:
     kind: Kind
     elem: Node | None = None
     attrs: dict[str, Attribute] | None = None
-    fmt: str | None = None  # strings only: "json" | "net" | None
+    fmt: str | None = None  # strings only: "json" | "net" | "proto" | None
     min_items: int = 0
     max_items: int = 0  # 0: unbounded
     has_sensitive: bool = False  # some attribute below is sensitive (values need masking)

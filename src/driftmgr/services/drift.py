@@ -20,7 +20,7 @@ from driftmgr.engine.diff import compare
 from driftmgr.engine.policy import DriftIgnore, Policy, ResourceFilter, Rules
 from driftmgr.engine.report import DriftReport, Source, build_report
 from driftmgr.engine.schema import ProviderSchema
-from driftmgr.models import DriftItem, Resource, StateInstance
+from driftmgr.models import Change, DriftItem, Resource, StateInstance
 from driftmgr.providers.base import ProgressFn, ResourceType, registered_types
 from driftmgr.services.discovery import DiscoveryService
 from driftmgr.services.state import StateService, expand_sources
@@ -139,6 +139,7 @@ class DriftService:
                 base.region = found.region
                 ignore = (*rtype.ignore, *matcher.delegated_attrs(tf_type, rid, inst.attributes))
                 changes = compare(inst.attributes, found.attributes, schema.type(tf_type), ignore=ignore)
+                changes = [c for c in changes if not matcher.set_by_neighbour((tf_type, rid), c)]
                 if changes:
                     base.status = "drifted"
                     base.changes = changes
@@ -202,6 +203,8 @@ class _Matcher:
       live children; a parent whose children are managed as separate resources, or whose inline
       attribute is empty in the state, delegates that attribute (it is not compared on the parent);
       children of an unmanaged parent are part of it, of a default parent are defaults.
+    - A value a managed neighbour set on a resource it references (the network interface of a NAT
+      gateway on its elastic IP) is not a change of that resource (`set_by_neighbour`).
     """
 
     def __init__(
@@ -253,6 +256,7 @@ class _Matcher:
                 if keys & self.managed_keys:
                     self.managed_keys |= keys
         self.live_keys: set[str] = set().union(*(keys for _r, keys in keyed)) if keyed else set()
+        self._values: dict[str, set[tuple[str, str]]] | None = None  # built on first use
         self.matched_live: set[tuple[str, str]] = set()
         for lkey, res in live.items():
             ltype = supported.get(res.type)
@@ -264,6 +268,25 @@ class _Matcher:
                 if skey is not None:
                     self.by_match[(res.type, (skey[1],))] = res
                     self.matched_live.add(lkey)
+
+    def set_by_neighbour(self, key: tuple[str, str], change: Change) -> bool:
+        """A top-level attribute empty in the state and set live to a value that another managed
+        resource holds while referencing this one was set by that resource, not out of band: the
+        network interface a managed NAT gateway gave the elastic IP it was allocated
+        (`aws_eip.network_interface` = the gateway's `network_interface_id`)."""
+        value = change.actual
+        if type(value) is not str or not value or change.expected not in (None, ""):
+            return False
+        if "." in change.path or "[" in change.path:
+            return False
+        if self._values is None:
+            self._values = {}
+            for mkey, m in self.managed.items():
+                for v in m.inst.attributes.values():
+                    if type(v) is str and v:
+                        self._values.setdefault(v, set()).add(mkey)
+        holders = self._values.get(value)
+        return bool(holders and (holders & self._values.get(key[1], set())) - {key})
 
     def live_for(self, tf_type: str, rid: str) -> Resource | None:
         return self.live.get((tf_type, rid)) or self.by_match.get((tf_type, (rid,)))

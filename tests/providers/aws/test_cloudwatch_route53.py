@@ -2,9 +2,9 @@
 against real Terraform state.
 
 One `terraform apply` per module; discovery is checked against the state after `terraform apply
--refresh-only`, and so is `driftmgr drift detect` — the state the first apply wrote has `period = null`
-inside the metric alarm's `metric_query` set where the provider's read stores 0, which the engine does
-not yet treat as equal (the strict xfail below tracks it). All live calls happen in the module fixture.
+-refresh-only`, and so is `driftmgr drift detect` — also on the state the first apply wrote, which has
+`period = null` inside the metric alarm's `metric_query` set where the provider's read stores 0 (the
+engine's provider-default table makes them equal). All live calls happen in the module fixture.
 """
 
 from __future__ import annotations
@@ -397,11 +397,6 @@ def test_drift_detect_finds_nothing_untouched_and_exactly_the_out_of_band_change
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: inside a set block, a fresh apply's null (metric_query[*].period) is not equal to the 0 "
-    "the provider's read stores; SDKv2 cannot tell them apart",
-)
 def test_drift_detect_on_the_freshly_applied_state_reports_no_drift(scn: Scenario) -> None:
     code, report = scn.detect_fresh
     assert (code, _not_in_sync(report)) == (0, {})

@@ -7,7 +7,7 @@ is consulted only for attributes that differ. Rules, each decided from the schem
 - computed-only, state-only (`force_destroy`, `timeouts`…), volatile, `id` and `tags_all` never
   count; `tags` is compared against the state's `tags_all` (which includes provider default tags);
 - null, "", [], {} and absence are equal unless the attribute is required; a state null equals
-  the provider default of a small table;
+  the provider default of a small table (inside set and list elements too);
 - sets and `set` blocks compare order-free: a set of objects reports the removed elements as
   `expected` and the added ones as `actual`; a set of scalars reports both whole sets;
 - lists of objects compare per index (`root_block_device[0].volume_size`), maps per key
@@ -279,7 +279,10 @@ def _list(
                 _emit(out, index_path(path, i), xe, ye, elem, sensitive)
         return
     skip = plan.nested_skip | leaf_names(into_elements(pats))
-    if canonical(xl, node, skip=skip, depth=depth) != canonical(yl, node, skip=skip, depth=depth):
+    dflt = plan.defaults or None
+    if canonical(xl, node, skip=skip, depth=depth, defaults=dflt) != canonical(
+        yl, node, skip=skip, depth=depth, defaults=dflt
+    ):
         _emit(out, path, x, y, node, sensitive)
 
 
@@ -316,8 +319,9 @@ def _set(
     if yl and all(type(e) is dict for e in yl):
         keys = frozenset().union(*yl)  # compare only what the provider read
     skip = plan.nested_skip | leaf_names(into_elements(pats))
-    cx = [canonical(e, elem, keys=keys, skip=skip, depth=depth + 1) for e in xl]
-    cy = [canonical(e, elem, keys=keys, skip=skip, depth=depth + 1) for e in yl]
+    dflt = plan.defaults or None
+    cx = [canonical(e, elem, keys=keys, skip=skip, depth=depth + 1, defaults=dflt) for e in xl]
+    cy = [canonical(e, elem, keys=keys, skip=skip, depth=depth + 1, defaults=dflt) for e in yl]
     if node.kind is Kind.BLOCK_SET:  # a block with nothing set is no block
         xl, cx = _drop_empty(xl, cx)
         yl, cy = _drop_empty(yl, cy)

@@ -128,6 +128,11 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = {
         "ip_address_type": "ipv4",
     },
     "aws_s3_bucket": {"object_lock_enabled": False},
+    "aws_s3_bucket_server_side_encryption_configuration": {"rule.bucket_key_enabled": False},
+    # ICMP type/code of a TCP/UDP entry: null as configured, 0 as read back.
+    "aws_network_acl": {f"{d}.{a}": 0 for d in ("ingress", "egress") for a in ("icmp_code", "icmp_type")},
+    # An expression's period: null as configured, 0 as read back (metric_query is a set).
+    "aws_cloudwatch_metric_alarm": {"metric_query.period": 0},
     "aws_dynamodb_table": {"billing_mode": "PROVISIONED"},
     "aws_iam_role": {"path": "/", "max_session_duration": 3600},
     "aws_iam_user": {"path": "/"},

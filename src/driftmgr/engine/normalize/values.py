@@ -3,7 +3,8 @@
 Two values are equal for drift purposes exactly when their canonical forms are equal:
 - numbers are numbers ("10" == 10 == 10.0); bools accept "true"/"false";
 - strings stay case-sensitive (ARNs, ids) except `net` strings (CIDR blocks, IP addresses:
-  host bits zeroed, IPv6 lower-case and compressed) and `json` strings (semantic documents);
+  host bits zeroed, IPv6 lower-case and compressed), `json` strings (semantic documents) and
+  `proto` strings (IP protocol names as their numbers: "tcp" == "6");
 - lists are tuples, sets and blocks of `nesting_mode = set` are multisets, maps and objects are
   order-free; inside objects, computed-only attributes and empty values (null, "", [], {}) drop
   out, so an absent attribute, null and empty are the same; a nested block with nothing set
@@ -14,7 +15,7 @@ Recursion is bounded: below `MAX_DEPTH` values get an exact iterative form (`fla
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +41,15 @@ def net(text: str) -> str:
         return str(ipaddress.ip_address(s))
     except ValueError:
         return text
+
+
+# IP protocol names the AWS API answers with their numbers ("all" is AWS's "-1").
+_PROTOCOL_NUMBERS = {"tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58", "all": "-1"}
+
+
+def protocol(text: str) -> str:
+    """`tcp` → `6`, `udp` → `17`, `icmp` → `1`, `icmpv6` → `58`, `all` → `-1` (any case); others as is."""
+    return _PROTOCOL_NUMBERS.get(text.strip().lower(), text)
 
 
 def number(v: Any) -> Any:
@@ -88,6 +98,8 @@ def string(v: Any, fmt: str | None = None) -> Any:
         if fmt == "json":
             doc = json_document(v)
             return v if doc is None else doc
+        if fmt == "proto":
+            return protocol(v)
         return v
     if v is True:
         return "true"
@@ -131,12 +143,16 @@ def canonical(
     keys: Collection[str] | None = None,
     skip: Collection[str] = (),
     depth: int = 0,
+    defaults: Mapping[Any, Any] | None = None,
 ) -> Any:
     """A hashable canonical form of `value` under schema `node` (None: schema-less).
 
     `keys` restricts the top-level object to those attribute names (used to compare only what a
     provider read); `skip` names attributes to leave out at any depth (ignore rules, volatile
-    attributes). Never raises on unexpected shapes: they get the schema-less form.
+    attributes); `defaults` maps schema `Attribute`s to their provider default in canonical form:
+    inside objects an attribute at its default drops out like an empty one (so a set element with
+    `icmp_code = null` in state equals the one read back with 0). Never raises on unexpected shapes:
+    they get the schema-less form.
     """
     if value is None:
         return None
@@ -158,7 +174,7 @@ def canonical(
             value, t = [value], list
         if t is not list:
             return _generic(value, depth)
-        items = [canonical(x, elem, skip=skip, depth=depth + 1) for x in value]
+        items = [canonical(x, elem, skip=skip, depth=depth + 1, defaults=defaults) for x in value]
         if kind is Kind.BLOCK_LIST and _EMPTY_BLOCK in items:  # a block with nothing set is no block
             items = [c for c in items if c != _EMPTY_BLOCK]
         return tuple(items)
@@ -167,14 +183,16 @@ def canonical(
             value, t = [value], list
         if t is not list:
             return _generic(value, depth)
-        items = [canonical(x, elem, skip=skip, depth=depth + 1) for x in value]
+        items = [canonical(x, elem, skip=skip, depth=depth + 1, defaults=defaults) for x in value]
         if kind is Kind.BLOCK_SET and _EMPTY_BLOCK in items:
             items = [c for c in items if c != _EMPTY_BLOCK]
         return multiset(items)
     if kind is Kind.MAP or kind is Kind.BLOCK_MAP:
         if t is not dict:
             return _generic(value, depth)
-        return frozenset((k, canonical(x, elem, skip=skip, depth=depth + 1)) for k, x in value.items())
+        return frozenset(
+            (k, canonical(x, elem, skip=skip, depth=depth + 1, defaults=defaults)) for k, x in value.items()
+        )
     if kind is Kind.BLOCK_SINGLE:
         node = elem if elem is not None else node
         kind = node.kind
@@ -189,8 +207,10 @@ def canonical(
             a = attrs.get(k)
             if a is None or a.computed_only or k in skip or (keys is not None and k not in keys):
                 continue
-            c = canonical(x, a.node, skip=skip, depth=depth + 1)
+            c = canonical(x, a.node, skip=skip, depth=depth + 1, defaults=defaults)
             if c is None or (type(c) in _EMPTY_TYPES and not c):
+                continue
+            if defaults and a in defaults and defaults[a] == c:
                 continue
             out.append((k, c))
         return frozenset(out)
