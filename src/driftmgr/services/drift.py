@@ -87,7 +87,9 @@ class DriftService:
         schema = provider_schema(options.provider)
 
         managed, report_sources = self._read_states(sources, options.provider)
-        regions = options.regions or sorted({m.region for m in managed.values() if m.region}) or None
+        # The regions the states use, plus the provider's default region (for shadow IT there).
+        state_regions = sorted({m.region for m in managed.values() if m.region})
+        regions = options.regions or ([*state_regions, "default"] if state_regions else None)
         result = self.discovery.discover(
             options.provider, regions=regions, types=options.types, progress=progress
         )

@@ -82,3 +82,12 @@ def test_listings_of_one_service_run_concurrently(provider: AwsProvider) -> None
     for t in threads:
         t.join()
     assert [err for _, err in results] == [None, None]
+
+
+def test_the_default_region_token_resolves_to_the_sessions_region(provider: AwsProvider) -> None:
+    from driftmgr.providers.base import DiscoveryResult
+
+    result = DiscoveryResult()
+    assert provider._resolve_regions(["eu-west-1", "default"], result) == ["eu-west-1", "us-east-1"]
+    assert provider._resolve_regions(["us-east-1", "default"], result) == ["us-east-1"]
+    assert provider._resolve_regions(None, result) == ["us-east-1"] and result.errors == []

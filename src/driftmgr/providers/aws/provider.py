@@ -171,7 +171,7 @@ class AwsProvider:
                     DiscoveryError("aws", "ec2", self._home_region(), exc.kind.value, str(exc))
                 )
                 return [self._home_region()]
-        return sorted(set(chosen))
+        return sorted({self._home_region() if r == "default" else r for r in chosen})
 
     def _run_task(
         self, rtype: ResourceType, region: str, account: str
