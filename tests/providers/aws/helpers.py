@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from driftmgr.cli.app import main
 from driftmgr.models import Resource
 from driftmgr.providers.base import DiscoveryResult
 from tests.fixtures.terraform import state_instances
@@ -37,3 +41,38 @@ def assert_discovered_matches_state(
         assert not unknown, f"{tf_type}: discovery reports attributes the schema/state lacks: {unknown}"
         matched.append(res)
     return matched
+
+
+@dataclass
+class Scenario:
+    """One module's applied environment: the (refreshed) state, discovery before and after the
+    out-of-band changes, the hand-made ids, and `drift detect` results."""
+
+    state: dict[str, Any]
+    before: DiscoveryResult
+    after: DiscoveryResult = field(default_factory=DiscoveryResult)
+    hand: dict[str, str] = field(default_factory=dict)
+    detect_fresh: tuple[int, dict[str, Any]] = (0, {})
+    detect_before: tuple[int, dict[str, Any]] = (0, {})
+    detect_after: tuple[int, dict[str, Any]] = (0, {})
+
+    def attrs(self, tf_type: str, name: str, key: Any = None) -> dict[str, Any]:
+        for inst in state_instances(self.state, tf_type):
+            if inst["name"] == name and inst["index_key"] == key:
+                return dict(inst["attributes"])
+        raise KeyError((tf_type, name, key))
+
+    def sid(self, tf_type: str, name: str, key: Any = None) -> str:
+        return str(self.attrs(tf_type, name, key)["id"])
+
+    def after_attrs(self, tf_type: str, rid: str) -> dict[str, Any]:
+        res = by_key(self.after).get((tf_type, rid))
+        assert res is not None, f"{tf_type} {rid} not discovered after the changes"
+        return res.attributes
+
+
+def detect(state: Path, out: Path, filter_expr: str) -> tuple[int, dict[str, Any]]:
+    """`driftmgr drift detect` in-process on one state, JSON report read back."""
+    code = main(["drift", "detect", "--state", str(state), "--format", "json", "--output", str(out),
+                 "--filter", filter_expr])  # fmt: skip
+    return code, json.loads(out.read_text())

@@ -12,20 +12,19 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from driftmgr.cli.app import main
 from driftmgr.models import Resource
 from driftmgr.providers.aws.provider import AwsProvider
-from driftmgr.providers.base import DiscoveryResult, Scope, registered_types
+from driftmgr.providers.base import Scope, registered_types
 from tests.fixtures.moto_server import MotoServer, set_fake_aws_env
 from tests.fixtures.terraform import Terraform, state_instances
-from tests.providers.aws.helpers import assert_discovered_matches_state, by_key
+from tests.providers.aws.helpers import Scenario, assert_discovered_matches_state, by_key
+from tests.providers.aws.helpers import detect as run_detect
 
 TYPES = ["aws_sqs_queue", "aws_sns_topic", "aws_sns_topic_subscription"]
 
@@ -98,34 +97,8 @@ NEW_QUEUE_POLICY = {
 FILTER_TYPES = "contains(['aws_sqs_queue', 'aws_sns_topic', 'aws_sns_topic_subscription'], type)"
 
 
-@dataclass
-class Scenario:
-    state: dict[str, Any]  # after `terraform apply -refresh-only`
-    before: DiscoveryResult
-    after: DiscoveryResult = field(default_factory=DiscoveryResult)
-    hand: dict[str, str] = field(default_factory=dict)
-    detect_before: tuple[int, dict[str, Any]] = (0, {})
-    detect_after: tuple[int, dict[str, Any]] = (0, {})
-
-    def attrs(self, tf_type: str, name: str, key: Any = None) -> dict[str, Any]:
-        for inst in state_instances(self.state, tf_type):
-            if inst["name"] == name and inst["index_key"] == key:
-                return dict(inst["attributes"])
-        raise KeyError((tf_type, name, key))
-
-    def sid(self, tf_type: str, name: str, key: Any = None) -> str:
-        return str(self.attrs(tf_type, name, key)["id"])
-
-    def after_attrs(self, tf_type: str, rid: str) -> dict[str, Any]:
-        res = by_key(self.after).get((tf_type, rid))
-        assert res is not None, f"{tf_type} {rid} not discovered after the changes"
-        return res.attributes
-
-
 def detect(state: Path, out: Path) -> tuple[int, dict[str, Any]]:
-    code = main(["drift", "detect", "--state", str(state), "--format", "json", "--output", str(out),
-                 "--filter", FILTER_TYPES])  # fmt: skip
-    return code, json.loads(out.read_text())
+    return run_detect(state, out, FILTER_TYPES)
 
 
 @pytest.fixture(scope="module")
