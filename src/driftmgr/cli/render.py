@@ -23,33 +23,6 @@ def dump_json(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
 
 
-def write_json_list(
-    sink: IO[bytes], key: str, records: Iterable[dict[str, Any] | bytes], extra: dict[str, Any] | None = None
-) -> int:
-    """Write `{"<key>": [records...], **extra}` incrementally, one record a line; return the count.
-
-    Records are dicts or already-serialized JSON bytes.
-    """
-    write = getattr(sink, "file", sink).write  # skip tempfile's per-call wrapper
-    dumps = orjson.dumps
-    write(b'{"' + key.encode() + b'": [')
-    n = 0
-    batch: list[bytes] = []
-    for rec in records:
-        batch.append(rec if isinstance(rec, bytes) else dumps(rec))
-        n += 1
-        if len(batch) >= 2048:
-            write((b"\n  " if n == len(batch) else b",\n  ") + b",\n  ".join(batch))
-            batch.clear()
-    if batch:
-        write((b"\n  " if n == len(batch) else b",\n  ") + b",\n  ".join(batch))
-    write(b"\n]" if n else b"]")
-    for k, v in (extra or {}).items():
-        write(b', "' + k.encode() + b'": ' + dumps(v))
-    write(b"}\n")
-    return n
-
-
 def write_json_blocks(sink: IO[bytes], key: str, blocks: Iterable[bytes]) -> None:
     """Write `{"<key>": [...]}` from blocks of compact JSON records joined by newlines."""
     write = getattr(sink, "file", sink).write
