@@ -16,6 +16,8 @@ settings.load_profile("driftmgr")
 pytest_plugins = [
     "tests.fixtures.moto_server",
     "tests.fixtures.postgres",
+    "tests.fixtures.db",
+    "tests.fixtures.redis",
     "tests.fixtures.azurite",
     "tests.fixtures.fake_gcs",
     "tests.fixtures.http_backend",

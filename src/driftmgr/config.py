@@ -18,7 +18,14 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("driftmgr", appauthor=False)))
     database_url: str | None = None  # default: SQLite in data_dir (issue 4)
-    redis_url: str | None = None  # set: scaled-out mode (issue 4)
+    redis_url: str | None = None  # set: scaled-out mode (cache, events, jobs on Redis/Celery)
+    # the in-process job pool (embedded mode); retries and timeouts apply to Celery too
+    jobs_max_workers: int = Field(default=2, ge=1, le=64)
+    jobs_queue_size: int = Field(default=1000, ge=1)
+    jobs_retry_attempts: int = Field(default=3, ge=1, le=20)
+    jobs_retry_delay: float = Field(default=2.0, ge=0)  # seconds, doubled per attempt, with jitter
+    jobs_timeout: float = Field(default=3600.0, gt=0)  # seconds per job
+    cache_ttl: float = Field(default=300.0, ge=0)  # default TTL of cached queries, seconds
 
     @field_validator("data_dir")
     @classmethod
