@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from driftmgr import __version__
+from driftmgr.cli.config import config_app, source_app
 from driftmgr.cli.context import Env, ExitStatus
 from driftmgr.cli.drift import discover, drift_app
 from driftmgr.cli.state import state_app
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 app.add_typer(state_app, name="state")
 app.add_typer(drift_app, name="drift")
+app.add_typer(config_app, name="config")
+app.add_typer(source_app, name="source")
 app.command("discover")(discover)
 
 
@@ -37,12 +40,15 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    config: Annotated[
+        str | None, typer.Option("--config", help="YAML settings file (else DRIFTMGR_CONFIG); env wins.")
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """DriftMgr command line."""
-    ctx.obj = Env(debug=debug)
+    ctx.obj = Env(debug=debug, config_file=config)
 
 
 @app.command()

@@ -10,9 +10,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from driftmgr.config import Settings
 
 
 class ExitStatus(enum.IntEnum):
@@ -28,6 +31,17 @@ class Env:
     debug: bool = False
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    config_file: str | None = None  # --config (else DRIFTMGR_CONFIG)
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """DRIFTMGR_* environment over the --config YAML file, loaded once."""
+        if self._settings is None:
+            from driftmgr.config import load_settings
+
+            self._settings = load_settings(self.config_file)
+        return self._settings
 
     @property
     def console(self) -> Console:
