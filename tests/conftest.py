@@ -44,3 +44,38 @@ def corpus() -> Path:
     if d is None:
         pytest.skip("../shared/corpus is not present next to the checkout (set DRIFTMGR_CORPUS)")
     return d
+
+
+# --- which tests used the real servers: counted in the summary, so the CI log shows they ran ------
+
+SERVER_FIXTURES = {"postgresql": {"pg_url", "pg_db"}, "redis": {"redis_url"}}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = set(callspec.params.values()) if callspec is not None else set()
+        for server, fixtures in SERVER_FIXTURES.items():
+            if names & fixtures or server in params:
+                item.add_marker(f"server_{server}")
+
+
+_server_outcomes: dict[str, dict[str, int]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    for server in SERVER_FIXTURES:
+        if f"server_{server}" in report.keywords:
+            counts = _server_outcomes.setdefault(server, {})
+            counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config) -> None:
+    write = getattr(terminalreporter, "write_line", print)
+    for server in SERVER_FIXTURES:
+        counts = _server_outcomes.get(server, {})
+        text = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none ran"
+        write(f"tests against the real {server} server: {text}")
