@@ -27,6 +27,14 @@ pytest_plugins = [
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`drift detect` stores every scan: keep the tests' scans out of the user's data dir and database
+    (one data dir per test session and xdist worker; tests that need their own set it themselves)."""
+    monkeypatch.setenv("DRIFTMGR_DATA_DIR", str(tmp_path_factory.getbasetemp() / "driftmgr-data"))
+    monkeypatch.delenv("DRIFTMGR_DATABASE_URL", raising=False)
+
+
 def corpus_dir() -> Path | None:
     """../shared/corpus next to the checkout (or DRIFTMGR_CORPUS), when present."""
     env = os.environ.get("DRIFTMGR_CORPUS")
@@ -55,7 +63,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
-        params = set(callspec.params.values()) if callspec is not None else set()
+        values = callspec.params.values() if callspec is not None else ()
+        params = {v for v in values if isinstance(v, str)}  # ids like "postgresql"; other params may be lists
         for server, fixtures in SERVER_FIXTURES.items():
             if names & fixtures or server in params:
                 item.add_marker(f"server_{server}")

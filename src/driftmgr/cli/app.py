@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from driftmgr import __version__
+from driftmgr.cli.cache import cache_app
 from driftmgr.cli.config import config_app, source_app
 from driftmgr.cli.context import Env, ExitStatus
 from driftmgr.cli.drift import discover, drift_app
+from driftmgr.cli.notify import notify_app
 from driftmgr.cli.state import state_app
 from driftmgr.errors import DriftMgrError
 
@@ -25,6 +27,8 @@ app = typer.Typer(
 )
 app.add_typer(state_app, name="state")
 app.add_typer(drift_app, name="drift")
+app.add_typer(notify_app, name="notify")
+app.add_typer(cache_app, name="cache")
 app.add_typer(config_app, name="config")
 app.add_typer(source_app, name="source")
 app.command("discover")(discover)

@@ -39,6 +39,7 @@ from driftmgr.state.parse import StateReader, parallel
 from driftmgr.state.parse.fastpath import NotFastPath
 
 if TYPE_CHECKING:
+    from driftmgr.platform.cache.base import Cache
     from driftmgr.state.locate import LocateResult
 
 _GLOB_CHARS = set("*?[")
@@ -94,8 +95,12 @@ def expand_sources(srcs: list[str]) -> list[str]:
 class StateService:
     """Reading, writing and analysing states; holds no global state of its own."""
 
-    def __init__(self, tmp_dir: str | None = None) -> None:
+    def __init__(
+        self, tmp_dir: str | None = None, cache: Cache | None = None, cache_ttl: float = 300.0
+    ) -> None:
         self.tmp_dir = tmp_dir
+        self.cache = cache  # parsed states, tagged `state:<SRC>` (invalidated by `state.imported`)
+        self.cache_ttl = cache_ttl
 
     def backend(self, src: str) -> Backend:
         return get_backend(src)
@@ -164,6 +169,33 @@ class StateService:
                 yield b"\n".join(batch)
 
     # --- analysis and moves (issue 2 points 6 and 7) -------------------------------------------
+    def instances(
+        self, src: str, *, serial: int | None = None, lineage: str | None = None, ttl: float | None = None
+    ) -> list[StateInstance]:
+        """Every instance of one state, parsed — through the cache when this service has one.
+
+        Cached under the SRC (plus serial and lineage when the caller knows them, e.g. from the
+        registered source) with the tag `state:<SRC>`: a `state.imported` event for that SRC (a new
+        version) invalidates it, so the next call parses the new content.
+        """
+        resolved = self.resolve_one(src)
+
+        def parse() -> list[StateInstance]:
+            with self.open_reader(resolved) as reader:
+                return list(reader.iter_instances())
+
+        if self.cache is None:
+            return parse()
+        key = f"state:instances:{resolved}"
+        if serial is not None or lineage is not None:
+            key += f"@{lineage or ''}:{serial if serial is not None else ''}"
+        cached = self.cache.get(key)
+        if isinstance(cached, list):
+            return [StateInstance(**item) for item in cached]
+        found = parse()
+        self.cache.set(key, found, self.cache_ttl if ttl is None else ttl, tags=[f"state:{resolved}"])
+        return found
+
     def resolve_one(self, src: str) -> str:
         """The single concrete state a SRC names; a directory or glob matching several is an error."""
         sources = expand_sources([src])
