@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from driftmgr.errors import UsageError
@@ -25,7 +25,26 @@ class Settings(BaseSettings):
     jobs_retry_attempts: int = Field(default=3, ge=1, le=20)
     jobs_retry_delay: float = Field(default=2.0, ge=0)  # seconds, doubled per attempt, with jitter
     jobs_timeout: float = Field(default=3600.0, gt=0)  # seconds per job
+    # a running job's heartbeat lease: a job whose worker died runs again once it lapses
+    jobs_lease: float = Field(default=30.0, ge=1)
+    job_plugins: str | None = None  # "module:function,…": each called with the queue to register kinds
     cache_ttl: float = Field(default=300.0, ge=0)  # default TTL of cached queries, seconds
+    # security (issue 5, docs/security.md). No secret has a default: an unset secret_key is generated
+    # into data_dir/secret_key (mode 0600) on first use in embedded mode, and required when scaled out.
+    secret_key: SecretStr | None = None
+    password_min_length: int = Field(default=12, ge=8, le=256)
+    session_ttl: float = Field(default=43200.0, gt=0)  # seconds a GUI session lives at most
+    session_idle: float = Field(default=3600.0, gt=0)  # seconds without a request that end a session
+    login_max_failures: int = Field(default=5, ge=1)  # per user name within login_window …
+    login_max_failures_ip: int = Field(default=20, ge=1)  # … and per client address
+    login_window: float = Field(default=900.0, gt=0)  # seconds
+    login_lockout: float = Field(default=900.0, gt=0)  # seconds locked after too many failures
+    audit_mode: Literal["standard", "soc2", "hipaa", "pci-dss"] = "standard"
+    secrets_backend: Literal["env", "vault", "aws", "azure"] = "env"
+    secrets_prefix: str = ""  # prepended to every secret name (e.g. "driftmgr/")
+    vault_url: str | None = None  # token from VAULT_TOKEN, never a setting
+    vault_mount: str = "secret"  # the KV v2 mount point
+    azure_vault_url: str | None = None  # https://<vault>.vault.azure.net
 
     @field_validator("data_dir")
     @classmethod

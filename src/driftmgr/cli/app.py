@@ -9,12 +9,14 @@ from typing import Annotated
 import typer
 
 from driftmgr import __version__
+from driftmgr.cli.audit import audit_app
 from driftmgr.cli.cache import cache_app
 from driftmgr.cli.config import config_app, source_app
 from driftmgr.cli.context import Env, ExitStatus
 from driftmgr.cli.drift import discover, drift_app
 from driftmgr.cli.notify import notify_app
 from driftmgr.cli.state import state_app
+from driftmgr.cli.users import tokens_app, users_app
 from driftmgr.errors import DriftMgrError
 
 app = typer.Typer(
@@ -26,6 +28,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(state_app, name="state")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 app.add_typer(drift_app, name="drift")
 app.add_typer(notify_app, name="notify")
 app.add_typer(cache_app, name="cache")

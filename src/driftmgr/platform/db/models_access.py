@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from driftmgr.platform.db.models import Base, new_id, utcnow
@@ -60,6 +60,47 @@ class AuditRecord(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditChain(Base):
+    """The chain's one head row (id 1): the last record appended, and the checkpoint of a retention purge.
+
+    Appends lock this row, so the chain never forks; `verify` compares it with the records, so deleting
+    the newest records is seen too (migration 0004).
+    """
+
+    __tablename__ = "audit_chain"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    purged_through_id: Mapped[int] = mapped_column(BigInteger, default=0)  # records 1..this were purged
+    purged_through_hash: Mapped[str] = mapped_column(String(64))  # hash of the last purged record
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UserSession(Base):
+    """A GUI sign-in: the cookie holds a random token, the table only its sha256 (migration 0004)."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)  # public: audit `session`
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(300), default=None)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, keyed `user:<name>` and `ip:<address>`: the login rate limit (migration 0004)."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
 
 
 class RemediationPlan(Base):
