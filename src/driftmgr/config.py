@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     jobs_lease: float = Field(default=30.0, ge=1)
     job_plugins: str | None = None  # "module:function,…": each called with the queue to register kinds
     cache_ttl: float = Field(default=300.0, ge=0)  # default TTL of cached queries, seconds
+    scheduler_interval: float = Field(default=30.0, gt=0)  # seconds between checks for due schedules
     # security (issue 5, docs/security.md). No secret has a default: an unset secret_key is generated
     # into data_dir/secret_key (mode 0600) on first use in embedded mode, and required when scaled out.
     secret_key: SecretStr | None = None

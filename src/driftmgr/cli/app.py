@@ -14,9 +14,13 @@ from driftmgr.cli.cache import cache_app
 from driftmgr.cli.config import config_app, source_app
 from driftmgr.cli.context import Env, ExitStatus
 from driftmgr.cli.drift import discover, drift_app
+from driftmgr.cli.jobs import jobs_app
 from driftmgr.cli.notify import notify_app
+from driftmgr.cli.schedule import schedule_app
+from driftmgr.cli.serve import serve
 from driftmgr.cli.state import state_app
 from driftmgr.cli.users import tokens_app, users_app
+from driftmgr.cli.worker import worker
 from driftmgr.errors import DriftMgrError
 
 app = typer.Typer(
@@ -33,10 +37,14 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(drift_app, name="drift")
 app.add_typer(notify_app, name="notify")
+app.add_typer(schedule_app, name="schedule")
 app.add_typer(cache_app, name="cache")
 app.add_typer(config_app, name="config")
 app.add_typer(source_app, name="source")
 app.command("discover")(discover)
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker)
+app.command("serve")(serve)
 
 
 def _version(value: bool) -> None:

@@ -61,25 +61,54 @@ def detect(
     allow_partial: Annotated[
         bool, typer.Option("--allow-partial", help="Exit by drift even when a region or service failed.")
     ] = False,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not store this scan in the history database.")
+    ] = False,
 ) -> int:
     """Find drifted, missing and unmanaged resources. Exit 0 in sync, 2 drift found, 1 error.
 
+    The scan is stored in the history (DRIFTMGR_DATABASE_URL, else SQLite in DRIFTMGR_DATA_DIR)
+    after the report is written; if storing fails the report stays written and the exit code is 1.
+
     Example: driftmgr drift detect --state s3://tf/prod.tfstate --region us-east-1 --format json
     """
+    import contextlib
+
     from driftmgr.engine.render import render
-    from driftmgr.services.drift import DetectOptions, DriftService
+    from driftmgr.engine.report import DriftReport
+    from driftmgr.services.drift import DetectOptions
+    from driftmgr.services.history import detect_and_store, open_history
 
     env: Env = ctx.obj
     opts = DetectOptions(
         provider=provider, regions=region, driftignore=driftignore, policy=policy, filter=filter, types=type_
     )
-    with progress_bar("discovering") as progress:
-        report = DriftService().detect(state, opts, progress)
-    with env.output(output) as sink:
-        text = render(report, format.value)
-        sink.write(text.encode() if isinstance(text, str) else text)
-    for err in report.errors:
-        env.warn(f"{err.provider} {err.service} {err.region or 'global'}: {err.kind}: {err.message}")
+    settings = env.settings
+    db = None if no_store else open_history(settings)  # a bad database fails before the scan
+    try:
+        with contextlib.ExitStack() as bar:
+            progress = bar.enter_context(progress_bar("discovering"))
+
+            def deliver(report: DriftReport) -> None:
+                bar.close()  # the progress bar is gone before the report is written
+                with env.output(output) as sink:
+                    text = render(report, format.value)
+                    sink.write(text.encode() if isinstance(text, str) else text)
+                for e in report.errors:
+                    env.warn(f"{e.provider} {e.service} {e.region or 'global'}: {e.kind}: {e.message}")
+
+            with contextlib.ExitStack() as events_scope:
+                events = None
+                if db is not None:  # events (and notifications) of the scan, as a worker's would be
+                    from driftmgr.platform.runtime import one_shot_events
+
+                    events = events_scope.enter_context(one_shot_events(settings, db))
+                report = detect_and_store(
+                    state, opts, db, progress=progress, deliver=deliver, events=events
+                ).report
+    finally:
+        if db is not None:
+            db.dispose()
     if report.errors and not allow_partial:
         print(
             f"error: discovery was partial ({len(report.errors)} failure(s)); the report is incomplete "
@@ -158,4 +187,92 @@ def discover(
     if result.errors and not allow_partial:
         print(f"error: discovery was partial ({len(result.errors)} failure(s))", file=env.stderr)
         return ExitStatus.ERROR
+    return ExitStatus.OK
+
+
+class HistoryFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+SourceOpt = Annotated[
+    str | None, typer.Option("--source", help="Only scans given this state SRC (as passed to detect).")
+]
+
+
+@drift_app.command("history")
+def history(
+    ctx: typer.Context,
+    source: SourceOpt = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this date/time (UTC) or span back (7d, 12h).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this date/time (UTC).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N scans.")] = 50,
+    format: Annotated[HistoryFormat, typer.Option("--format", "-f")] = HistoryFormat.table,
+) -> int:
+    """List stored drift scans, newest first.
+
+    Example: driftmgr drift history --source s3://tf/prod.tfstate --since 7d --format json
+    """
+    from driftmgr.cli.history import history_table
+    from driftmgr.cli.render import dump_json
+    from driftmgr.config import load_settings
+    from driftmgr.services.history import HistoryService, open_history, parse_since
+
+    env: Env = ctx.obj
+    start = parse_since(since) if since else None
+    end = parse_since(until) if until else None
+    db = open_history(load_settings())
+    try:
+        scans = HistoryService(db).scans(source=source, since=start, until=end, limit=limit)
+    finally:
+        db.dispose()
+    if format is HistoryFormat.json:
+        env.stdout.write(dump_json({"scans": [s.to_dict() for s in scans]}).decode())
+    else:
+        env.stdout.write(history_table(scans))
+    return ExitStatus.OK
+
+
+@drift_app.command("trends")
+def trends(
+    ctx: typer.Context,
+    source: SourceOpt = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="The window: the last N days.")] = 30,
+    bucket: Annotated[
+        str, typer.Option("--bucket", help="scan (every scan) or day (the last scan of each UTC day).")
+    ] = "scan",
+    format: Annotated[HistoryFormat, typer.Option("--format", "-f")] = HistoryFormat.table,
+) -> int:
+    """Drifted/missing/unmanaged over time per source, each drift's first and resolved times, MTTD, MTTR.
+
+    Example: driftmgr drift trends --source s3://tf/prod.tfstate --days 14 --bucket day
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from driftmgr.cli.history import trends_text
+    from driftmgr.cli.render import dump_json
+    from driftmgr.config import load_settings
+    from driftmgr.errors import UsageError
+    from driftmgr.services.history import HistoryService, open_history
+
+    env: Env = ctx.obj
+    if bucket not in ("scan", "day"):
+        raise UsageError(f"--bucket must be scan or day, got {bucket!r}")
+    now = datetime.now(UTC)
+    db = open_history(load_settings())
+    try:
+        series = HistoryService(db).trends(
+            source=source,
+            since=now - timedelta(days=days),
+            until=now,
+            bucket="day" if bucket == "day" else "scan",
+        )
+    finally:
+        db.dispose()
+    if format is HistoryFormat.json:
+        env.stdout.write(dump_json({"window_days": days, "sources": [t.to_dict() for t in series]}).decode())
+    else:
+        env.stdout.write(trends_text(series))
     return ExitStatus.OK

@@ -187,6 +187,19 @@ class AccessService:
         with self.db.session() as s:
             self.audit_in(s, actor, action, resource, result, **kw)
 
+    def record(
+        self,
+        actor: Actor | None,
+        action: str,
+        resource: str | None,
+        result: str = "success",
+        *,
+        changes: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an audit record of an action done elsewhere (the API's state-changing routes)."""
+        self._record(actor, action, resource, result, changes=changes, extra=extra)
+
     def authorize(self, actor: Actor, permission: str, resource: str | None = None) -> None:
         """Return when the actor holds `permission`; else record the denial and raise."""
         if actor.can(permission):

@@ -1,0 +1,83 @@
+"""`create_app()`: the REST API (+ WebSocket, + GUI when present) over the service layer.
+
+The app builds its platform (database, events, cache, jobs) at startup from Settings, or takes one
+built by the caller (tests, the demo). OpenAPI at /api/v1/openapi.json, docs at /docs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from driftmgr import __version__
+from driftmgr.api import errors
+from driftmgr.config import Settings, load_settings
+from driftmgr.platform.metrics import Metrics
+from driftmgr.platform.runtime import Platform, build_platform
+from driftmgr.services.access import AccessService
+from driftmgr.services.workflow import WorkflowService
+
+API = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None, *, platform: Platform | None = None, start_workers: bool = True
+) -> FastAPI:
+    settings = settings or (platform.settings if platform else load_settings())
+    owned = platform is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.platform is None:
+            app.state.platform = build_platform(settings)
+        plat: Platform = app.state.platform
+        app.state.access = AccessService(settings, plat.db)
+        app.state.workflow = WorkflowService(plat)
+        app.state.workflow.register_handlers()
+        if owned and start_workers:  # handlers first: a worker must never claim a job it cannot run
+            plat.jobs.start()
+            plat.start_background()
+        try:
+            yield
+        finally:
+            if owned:
+                plat.close()
+
+    app = FastAPI(
+        title="DriftMgr API",
+        version=__version__,
+        openapi_url=f"{API}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    if platform is not None:
+        app.state.access = AccessService(settings, platform.db)
+        app.state.workflow = WorkflowService(platform)
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _latency(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.metrics.api_latency.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    from driftmgr.api.routes import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router)
+    from driftmgr.api.websocket import router as ws_router
+
+    app.include_router(ws_router)
+    return app
