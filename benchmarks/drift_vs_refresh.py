@@ -15,7 +15,10 @@ The configuration is built from the AWS types DriftMgr reads at run time
 used, so the benchmark grows with coverage. `drift detect` runs as users run it: it discovers every
 registered type in the state's regions (`--filter` only filters the report, it narrows no API call).
 A third, untimed-for-the-ratio line shows the same detection with discovery limited to the state's
-types (DetectOptions.types, which the CLI does not expose), to show what that restriction would buy.
+types (DetectOptions.types, which the CLI does not expose), to show what that restriction would buy;
+another, when the CLI has it, runs `drift detect --no-store` (without recording the scan in the
+history database). DriftMgr runs from bytecode, as an installed package does: PYTHONDONTWRITEBYTECODE
+is dropped from its environment, so the untimed first pass writes the bytecode.
 
 Besides the timings it prints the headline: on the untouched state, how many resources Terraform's
 refresh-only plan reports as changed ("noise") and how many DriftMgr reports as drifted/missing/
@@ -50,6 +53,7 @@ REGION = "us-east-1"
 TERRAFORM = "terraform plan -refresh-only"
 DRIFTMGR = "driftmgr drift detect"
 ONLY_STATE_TYPES = "driftmgr, state's types only"
+NO_STORE = "driftmgr detect --no-store"
 
 
 @dataclass(frozen=True)
@@ -438,6 +442,11 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...]) 
     return elapsed, proc.stdout
 
 
+def has_option(driftmgr: str, env: dict[str, str], option: str) -> bool:
+    proc = subprocess.run([driftmgr, "drift", "detect", "--help"], env=env, capture_output=True, text=True)
+    return option in proc.stdout
+
+
 def terraform_noise(stdout: str) -> list[dict[str, Any]]:
     out = []
     for line in stdout.splitlines():
@@ -485,19 +494,28 @@ def bench_size(
 
     env = {**tf.env(), **aws_env(moto.endpoint, tmp)}
     driftmgr = str(Path(sys.executable).with_name("driftmgr"))
-    commands = {
+    # Python runs from bytecode, as an installed package does (pip compiles it at install time): the
+    # untimed first pass writes it, if PYTHONDONTWRITEBYTECODE in this shell would otherwise have every
+    # run compile DriftMgr's sources again. Terraform is a compiled binary.
+    dm_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    commands: dict[str, tuple[list[str], tuple[int, ...], dict[str, str]]] = {
         TERRAFORM: (
             [tf.binary, "plan", "-refresh-only", "-json", "-input=false", "-no-color"],
             (0,),
+            env,
         ),
         DRIFTMGR: (
             [driftmgr, "drift", "detect", "--state", str(state_path), "--format", "json"],
             (0, 1, 2),
+            dm_env,
         ),
-        ONLY_STATE_TYPES: ([sys.executable, "-c", RESTRICTED, str(state_path)], (0,)),
+        ONLY_STATE_TYPES: ([sys.executable, "-c", RESTRICTED, str(state_path)], (0,), dm_env),
     }
+    if has_option(driftmgr, dm_env, "--no-store"):  # for information: the run without the scan history
+        argv = [*commands[DRIFTMGR][0], "--no-store"]
+        commands[NO_STORE] = (argv, (0, 1, 2), dm_env)
     # Untimed first pass: warms caches, and gives the headline counts.
-    outputs = {name: timed(argv, work, env, ok)[1] for name, (argv, ok) in commands.items()}
+    outputs = {name: timed(argv, work, cmd_env, ok)[1] for name, (argv, ok, cmd_env) in commands.items()}
     noise = terraform_noise(outputs[TERRAFORM])
     summary, drifted, other = summarize_driftmgr(outputs[DRIFTMGR])
     r_summary, _, _ = summarize_driftmgr(outputs[ONLY_STATE_TYPES])
@@ -525,8 +543,8 @@ def bench_size(
 
     times: dict[str, list[float]] = {name: [] for name in commands}
     for i in range(rounds):
-        for name, (argv, ok) in commands.items():
-            t, _ = timed(argv, work, env, ok)
+        for name, (argv, ok, cmd_env) in commands.items():
+            t, _ = timed(argv, work, cmd_env, ok)
             times[name].append(t)
             print(f"round {i + 1}: {name:30s} {t:7.2f} s")
     med = {name: statistics.median(v) for name, v in times.items()}
@@ -583,6 +601,7 @@ def main() -> None:
             f"{res['resources']:5.0f} resources: terraform {tfm:6.2f} s, driftmgr {dm:6.2f} s -> "
             f"{tfm / dm:5.1f}x faster (target >= {target}x); state's types only "
             f"{res[ONLY_STATE_TYPES]:6.2f} s"
+            + (f"; without storing the scan {res[NO_STORE]:6.2f} s" if NO_STORE in res else "")
         )
     print(f"cpus: {os.cpu_count()}  load average: {os.getloadavg()[0]:.2f}")
 

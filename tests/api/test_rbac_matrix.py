@@ -16,9 +16,10 @@ from driftmgr.api.deps import AccessRule, Public, Require
 from driftmgr.api.routes import ROUTERS
 from driftmgr.config import Settings
 from driftmgr.security.rbac import ROLES, has_permission
+from driftmgr.web.pages import router as web_router
 from tests.api.conftest import Api
 
-PUBLIC_PATHS = {"/health", "/metrics", "/api/v1/auth/login", "/api/v1/auth/logout"}
+PUBLIC_PATHS = {"/health", "/metrics", "/api/v1/auth/login", "/api/v1/auth/logout", "/login"}
 
 
 def _rules(route: APIRoute) -> list[AccessRule]:
@@ -36,7 +37,7 @@ def _routes() -> list[APIRoute]:
     """Every API route: those of the routers the app includes and any added to the app directly."""
     app = create_app(Settings(data_dir="/nonexistent-never-opened"))
     found = [r for r in app.routes if isinstance(r, APIRoute)]
-    for router in ROUTERS:
+    for router in [*ROUTERS, web_router]:  # the GUI's pages obey the same matrix
         found += [r for r in router.routes if isinstance(r, APIRoute)]
     spec_ops = {(path, m.upper()) for path, ops in app.openapi()["paths"].items() for m in ops}
     known = {(r.path, m) for r in found for m in r.methods}

@@ -71,3 +71,9 @@ def test_migrating_twice_is_a_no_op(empty_db: Database) -> None:
 def test_sqlite_runs_in_wal_mode(sqlite_db: Database) -> None:
     with sqlite_db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_the_head_constant_names_the_newest_migration() -> None:
+    from driftmgr.platform.db.engine import HEAD
+
+    assert migrate.revisions()[-1] == HEAD

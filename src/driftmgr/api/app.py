@@ -76,8 +76,11 @@ def create_app(
     from driftmgr.api.routes import ROUTERS
 
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=errors.ERROR_RESPONSES)
     from driftmgr.api.websocket import router as ws_router
 
     app.include_router(ws_router)
+    from driftmgr.web.render import install as install_gui
+
+    install_gui(app)  # the GUI's pages, static files and HTML error pages
     return app

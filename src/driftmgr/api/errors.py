@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from driftmgr import errors
@@ -40,6 +42,31 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response: `{"error": {"code", "message"}}`."""
+
+    error: ErrorDetail
+
+
+_ERR = {"model": ErrorBody}
+# documented on every API route (the OpenAPI spec says what a client may receive)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {**_ERR, "description": "Bad request (a wrong value, an unknown name)"},
+    401: {**_ERR, "description": "Not signed in, or a bad/expired/revoked token"},
+    403: {**_ERR, "description": "A role without the permission, or a missing CSRF token"},
+    404: {**_ERR, "description": "Not found"},
+    409: {**_ERR, "description": "Conflict (the name exists)"},
+    422: {**_ERR, "description": "The request does not match the schema"},
+    429: {**_ERR, "description": "Too many failed sign-ins"},
+    502: {**_ERR, "description": "A state backend or cloud API failed"},
 }
 
 

@@ -1,1 +1,1 @@
-"""web layer (not built yet: see the open issues)."""
+"""The web GUI: server-rendered pages (pages.py) over the service layer, own CSS/JS (static/), no CDN."""

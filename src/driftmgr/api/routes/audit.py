@@ -30,7 +30,7 @@ def list_records(
     action: Annotated[str | None, Query(max_length=120)] = None,
     result: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """Audit records, newest first, filtered."""
     items = _service(platform).list(actor, since=since, until=until, user=user, action=action, result=result,

@@ -85,7 +85,7 @@ def inventory(
     platform: PlatformDep,
     type: Annotated[str | None, Query(max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """The latest inventory snapshot's resources (filtered by type, paginated)."""
     with platform.db.session() as s:
@@ -157,7 +157,7 @@ def scan_items(
     type: Annotated[str | None, Query(max_length=120)] = None,
     severity: Annotated[str | None, Query(pattern="^(low|medium|high|critical)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """The scan's resources out of sync, with their changes (filtered, paginated)."""
     _scan(platform, scan_id)

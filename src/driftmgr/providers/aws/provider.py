@@ -18,6 +18,7 @@ import boto3
 from botocore.config import Config
 
 from driftmgr.models import DiscoveryError, Resource
+from driftmgr.providers.aws.calls import CallMemo, share_reads
 from driftmgr.providers.aws.errors import aws_errors, classify
 from driftmgr.providers.aws.resources import load_all
 from driftmgr.providers.base import (
@@ -52,7 +53,9 @@ class AwsProvider:
         self._default_regions = regions
         self._max_workers = max_workers
         self._clients: dict[tuple[str, str], Any] = {}
+        self._client_lock = threading.Lock()
         self._lock = threading.Lock()
+        self._run = threading.local()  # .memo: the CallMemo of the run whose task this thread works on
         self._breakers: dict[tuple[str, str], _Breaker] = {}
         self._account: str | None = None
         self._config = Config(
@@ -67,12 +70,23 @@ class AwsProvider:
     # --- plumbing -----------------------------------------------------------------------------
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
-        with self._lock:
+        c = self._clients.get(key)
+        if c is not None:
+            return c
+        # One client per (service, region), shared by every task and run. Creating one costs tens of
+        # milliseconds (it loads the service model): it happens once, under its own lock (a boto3
+        # Session is not thread-safe), so threads holding their clients never wait for it.
+        with self._client_lock:
             c = self._clients.get(key)
             if c is None:
                 c = self._session.client(service, region_name=region, config=self._config)  # type: ignore[call-overload]
+                c = share_reads(c, service, region, self._current_memo)
                 self._clients[key] = c
             return c
+
+    def _current_memo(self) -> CallMemo | None:
+        memo: CallMemo | None = getattr(self._run, "memo", None)
+        return memo
 
     def _breaker(self, service: str, region: str) -> _Breaker:
         key = (service, region)
@@ -130,22 +144,28 @@ class AwsProvider:
                 tasks.extend((rtype, r) for r in region_list)
         total = len(tasks)
         done = 0
+        memo = CallMemo()  # this run's shared reads
         if progress:
             progress(0, total, "starting")
         with ThreadPoolExecutor(max_workers=max(1, min(self._max_workers, total or 1))) as pool:
             futures = {
-                pool.submit(self._run_task, rtype, region, account): (rtype, region)
+                pool.submit(self._run_task, rtype, region, account, memo): (rtype, region)
                 for rtype, region in tasks
             }
-            for fut in as_completed(futures):
-                rtype, region = futures[fut]
-                resources, error = fut.result()
-                result.resources.extend(resources)
-                if error is not None:
-                    result.errors.append(error)
-                done += 1
-                if progress:
-                    progress(done, total, f"{rtype.tf_type} {region}")
+            try:
+                for fut in as_completed(futures):
+                    rtype, region = futures[fut]
+                    resources, error = fut.result()
+                    result.resources.extend(resources)
+                    if error is not None:
+                        result.errors.append(error)
+                    done += 1
+                    if progress:
+                        progress(done, total, f"{rtype.tf_type} {region}")
+            except BaseException:
+                # the progress callback stopped discovery (a cancelled job): drop the tasks not started
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         result.resources.sort(key=lambda r: (r.type, r.region or "", r.id))
         result.errors.sort(key=lambda e: (e.service, e.region or "", e.type or ""))
         return result
@@ -174,6 +194,15 @@ class AwsProvider:
         return sorted({self._home_region() if r == "default" else r for r in chosen})
 
     def _run_task(
+        self, rtype: ResourceType, region: str, account: str, memo: CallMemo | None = None
+    ) -> tuple[list[Resource], DiscoveryError | None]:
+        self._run.memo = memo  # None: nothing shared (a task run on its own)
+        try:
+            return self._task(rtype, region, account)
+        finally:
+            self._run.memo = None
+
+    def _task(
         self, rtype: ResourceType, region: str, account: str
     ) -> tuple[list[Resource], DiscoveryError | None]:
         key = (rtype.tf_type, region)

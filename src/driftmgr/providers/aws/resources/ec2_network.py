@@ -85,8 +85,9 @@ def normalized_json(doc: str | None) -> str:
 
 
 def default_vpc_ids(ec2: Any) -> set[str]:
-    pages = ec2.get_paginator("describe_vpcs").paginate(Filters=[{"Name": "is-default", "Values": ["true"]}])
-    return {str(v["VpcId"]) for v in iter_items(pages, "Vpcs")}
+    # The unfiltered listing aws_vpc reads: one request per run, shared (see calls.py).
+    pages = ec2.get_paginator("describe_vpcs").paginate()
+    return {str(v["VpcId"]) for v in iter_items(pages, "Vpcs") if v.get("IsDefault")}
 
 
 def network_interfaces(ec2: Any, ids: Iterable[str]) -> dict[str, Item]:

@@ -93,9 +93,8 @@ def string_hashcode(text: str) -> int:
 def _default_groups(scope: Scope) -> dict[str, str]:
     """Default security groups of the region: group id → VPC id."""
     ec2 = scope.client("ec2")
-    pages = ec2.get_paginator("describe_security_groups").paginate(
-        Filters=[{"Name": "group-name", "Values": ["default"]}]
-    )
+    # The unfiltered listing aws_security_group reads: one request per run, shared (see calls.py).
+    pages = ec2.get_paginator("describe_security_groups").paginate()
     return {
         g["GroupId"]: g.get("VpcId", "")
         for page in pages

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from driftmgr.providers.aws.resources.common import tags
-from driftmgr.providers.base import ResourceType, Scope, register_type
+from driftmgr.providers.base import ResourceType, Scope, iter_items, register_type
 
 
 def _vpc_details(item: dict[str, Any], scope: Scope) -> dict[str, Any]:
@@ -21,11 +21,12 @@ def _vpc_details(item: dict[str, Any], scope: Scope) -> dict[str, Any]:
             item[f"_{key}"] = resp.get(key, {}).get("Value")
         except Exception:  # noqa: BLE001,S112 - an attribute the endpoint cannot read stays unknown
             continue
-    tables = ec2.describe_route_tables(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
-    ).get("RouteTables", [])
-    if tables:
-        item["_MainRouteTableId"] = tables[0]["RouteTableId"]
+    # The region's route table listing, which the route types read too (one request per run, shared),
+    # rather than one filtered request per VPC.
+    for table in iter_items(ec2.get_paginator("describe_route_tables").paginate(), "RouteTables"):
+        if table.get("VpcId") == vpc_id and any(a.get("Main") for a in table.get("Associations") or []):
+            item["_MainRouteTableId"] = table["RouteTableId"]
+            break
     return item
 
 

@@ -1,7 +1,8 @@
 """What hangs off IAM roles: aws_iam_role_policy_attachment and aws_iam_role_policy.
 
-Both come from one paginated GetAccountAuthorizationDetails(Filter=[Role]) stream, which lists every
-role with its attached managed policies and its inline policy documents — no call per role.
+Both come from one paginated GetAccountAuthorizationDetails stream (shared by the IAM types within a
+run), which lists every role with its attached managed policies and its inline policy documents — no
+call per role.
 
 aws_iam_role_policy_attachment: provider 5.x stores a generated id (`<role>-<timestamp><counter>`)
 that no live object carries. Discovery identifies a live attachment by its import id
