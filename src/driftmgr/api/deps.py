@@ -124,8 +124,3 @@ def audited(
     """Record a state-changing API action (the access service records sign-ins and denials itself)."""
     get_access(request).record(actor, action, resource, changes=changes,
                                extra={"route": f"{request.method} {request.url.path}"})  # fmt: skip
-
-
-def current_actor(permission: str) -> object:
-    """`Annotated[Actor, current_actor("perm")]` for a route's signature."""
-    return Depends(Require(permission))
