@@ -76,38 +76,43 @@ def detect(
 
     from driftmgr.engine.render import render
     from driftmgr.engine.report import DriftReport
-    from driftmgr.services.drift import DetectOptions
-    from driftmgr.services.history import detect_and_store, open_history
+    from driftmgr.services.drift import DetectOptions, DriftService
 
     env: Env = ctx.obj
     opts = DetectOptions(
         provider=provider, regions=region, driftignore=driftignore, policy=policy, filter=filter, types=type_
     )
-    settings = env.settings
-    db = None if no_store else open_history(settings)  # a bad database fails before the scan
-    try:
-        with contextlib.ExitStack() as bar:
-            progress = bar.enter_context(progress_bar("discovering"))
 
-            def deliver(report: DriftReport) -> None:
-                bar.close()  # the progress bar is gone before the report is written
-                with env.output(output) as sink:
-                    text = render(report, format.value)
-                    sink.write(text.encode() if isinstance(text, str) else text)
-                for e in report.errors:
-                    env.warn(f"{e.provider} {e.service} {e.region or 'global'}: {e.kind}: {e.message}")
+    def deliver(report: DriftReport) -> None:
+        with env.output(output) as sink:
+            text = render(report, format.value)
+            sink.write(text.encode() if isinstance(text, str) else text)
+        for e in report.errors:
+            env.warn(f"{e.provider} {e.service} {e.region or 'global'}: {e.kind}: {e.message}")
 
-            with contextlib.ExitStack() as events_scope:
-                events = None
-                if db is not None:  # events (and notifications) of the scan, as a worker's would be
-                    from driftmgr.platform.runtime import one_shot_events
+    if no_store:  # the database layer is not even imported: a quick scan stays quick
+        with progress_bar("discovering") as progress:
+            report = DriftService().detect(state, opts, progress)
+        deliver(report)
+    else:
+        from driftmgr.platform.runtime import one_shot_events
+        from driftmgr.services.history import detect_and_store, open_history
 
-                    events = events_scope.enter_context(one_shot_events(settings, db))
+        settings = env.settings
+        db = open_history(settings)  # a bad database fails before the scan
+        try:
+            with contextlib.ExitStack() as bar, one_shot_events(settings, db) as events:
+                # events (and notifications) of the scan, as a worker's would be
+                progress = bar.enter_context(progress_bar("discovering"))
+
+                def close_bar_and_deliver(report: DriftReport) -> None:
+                    bar.close()  # the progress bar is gone before the report is written
+                    deliver(report)
+
                 report = detect_and_store(
-                    state, opts, db, progress=progress, deliver=deliver, events=events
+                    state, opts, db, progress=progress, deliver=close_bar_and_deliver, events=events
                 ).report
-    finally:
-        if db is not None:
+        finally:
             db.dispose()
     if report.errors and not allow_partial:
         print(

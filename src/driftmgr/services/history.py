@@ -478,12 +478,28 @@ def detect_and_store(
     report was written but not stored), which the CLI turns into exit code 1. With a job id the scan
     is stored once however often the job runs (see `save_scan`).
     """
-    canonical = canonical_sources(sources)
     if events is not None:
+        canonical = canonical_sources(sources)
         publish_started(events, canonical, provider=options.provider, regions=options.regions, job_id=job_id)
     report = (drift or DriftService()).detect(sources, options, progress)
     if deliver is not None:
         deliver(report)
+    scan_id = store_detection(report, sources, options, db, events=events, job_id=job_id)
+    return StoredDetection(report, scan_id)
+
+
+def store_detection(
+    report: DriftReport,
+    sources: list[str],
+    options: DetectOptions,
+    db: Database | None,
+    *,
+    events: EventBus | None = None,
+    job_id: str | None = None,
+) -> str | None:
+    """Store a delivered report's scan (when `db` is given) and publish its result events; the scan id.
+
+    Storing fails as `ScanNotStored`: the report was written, the history does not have it."""
     scan_id: str | None = None
     if db is not None:
         try:
@@ -496,10 +512,11 @@ def detect_and_store(
                 "use --no-store to skip storing"
             ) from None
     if events is not None:
+        canonical = canonical_sources(sources)
         publish_results(
             events, report, sources=canonical, scan_id=scan_id, job_id=job_id, canonical=canonical_source
         )
-    return StoredDetection(report, scan_id)
+    return scan_id
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> datetime:

@@ -21,6 +21,7 @@ from driftmgr.models import DiscoveryError, Resource
 from driftmgr.providers.aws.calls import CallMemo, share_reads
 from driftmgr.providers.aws.errors import aws_errors, classify
 from driftmgr.providers.aws.resources import load_all
+from driftmgr.providers.aws.session import fast_session
 from driftmgr.providers.base import (
     DiscoveryResult,
     ErrorKind,
@@ -49,7 +50,7 @@ class AwsProvider:
         session: boto3.Session | None = None,
         cache_ttl: float = 0.0,
     ) -> None:
-        self._session = session or boto3.Session(profile_name=profile)
+        self._session = session or fast_session(profile)
         self._default_regions = regions
         self._max_workers = max_workers
         self._clients: dict[tuple[str, str], Any] = {}
