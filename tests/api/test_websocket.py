@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import WebSocketDisconnect
 
-from tests.api.conftest import Api
+from tests.api.conftest import PASSWORD, Api
 
 
 def test_anonymous_and_bad_tokens_are_closed_4401(api: Api) -> None:
@@ -52,3 +52,17 @@ def test_unsubscribe_stops_delivery(api: Api) -> None:
         api.platform.events.publish("job.progress", {"n": 1})
         api.platform.events.publish("cache.invalidated", {"n": 2})
         assert ws.receive_json()["type"] == "cache.invalidated"
+
+
+def test_a_session_cookie_from_another_sites_page_is_refused(api: Api) -> None:
+    r = api.client.post("/api/v1/auth/login", json={"username": "viewer", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    evil = {"Origin": "https://evil.example"}
+    with api.client.websocket_connect("/api/v1/ws", headers=evil) as ws:
+        ws.send_text("{}")  # no token either: the cookie alone must not authenticate
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_text()
+    assert info.value.code == 4401
+    own = {"Origin": "http://testserver"}
+    with api.client.websocket_connect("/api/v1/ws", headers=own) as ws:
+        assert ws.receive_json() == {"type": "welcome", "user": "viewer"}

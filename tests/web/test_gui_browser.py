@@ -36,12 +36,15 @@ def test_operator_scans_and_reads_the_diff(browser: Any, expect: Any, gui: Gui) 
     page.get_by_role("button", name="Start scan").click()
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]+$"))
     expect(page.locator("#job-status")).to_have_text("queued")
+    expect(page.locator("#job")).to_have_attribute("data-live", "websocket")  # subscribed to job events
     gui.shot(page, "03-job-queued")
     page.evaluate("window.__sameDocument = true")  # a reload or navigation would drop it
     gui.platform.jobs.start()
     expect(page.locator("#job-status")).to_have_text("succeeded", timeout=60_000)
     assert page.evaluate("window.__sameDocument === true"), "the job page reloaded instead of updating"
     expect(page.locator("#job-percent")).to_have_text("100%")
+    live = int(page.locator("#job").get_attribute("data-events") or 0)
+    assert live >= 2, f"only {live} job event(s) arrived over the WebSocket"  # started, progress, succeeded
     gui.shot(page, "04-job-succeeded-live")
 
     page.get_by_role("link", name="Open the scan report").click()

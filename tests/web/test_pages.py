@@ -127,6 +127,14 @@ def test_admin_forms_create_a_user_a_schedule_and_revoke_a_token(client: TestCli
     r = client.post("/users", data={"csrf_token": csrf, "username": "x", "password": "p", "role": "emperor"},
                     headers=HTML)  # fmt: skip
     assert r.status_code == 400 and "emperor" in r.text
+    # change opal's roles and take away sign-in; the last admin keeps the admin role
+    r = client.post("/users/opal", data={"csrf_token": csrf, "roles": ["viewer", "approver"]}, headers=HTML)
+    assert r.status_code == 303, r.text
+    assert re.search(r"<td>opal</td><td>approver, viewer</td><td>no</td>", client.get("/users", headers=HTML).text)
+    r = client.post("/users/admin", data={"csrf_token": csrf, "roles": ["viewer"], "active": "yes"}, headers=HTML)
+    assert r.status_code == 409 and "last active admin" in r.text
+    assert client.post("/users/opal", data={"roles": ["admin"]}, headers=HTML).status_code == 403  # no CSRF
+    assert client.post("/users/nobody", data={"csrf_token": csrf}, headers=HTML).status_code == 404
 
     state = tmp_path / "prod.tfstate"
     state.write_text('{"version": 4, "serial": 1, "lineage": "l", "resources": []}')

@@ -1,6 +1,7 @@
 """`/api/v1/ws`: live events over a WebSocket.
 
-Authenticate with the session cookie, an `Authorization: Bearer` header, or — for clients that cannot
+Authenticate with the session cookie (from a page of this server: the `Origin` must match), an
+`Authorization: Bearer` header, or — for clients that cannot
 set headers — a first message `{"token": "dm_…"}` within 10 s. The caller needs `events:read`.
 Then `{"subscribe": ["job.*", "drift.*"]}` (wildcards) adds patterns, `{"unsubscribe": [...]}` drops
 them; every matching event arrives as its JSON (`{"id", "type", "created_at", "source", "job_id",
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import fnmatch
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -36,6 +38,8 @@ async def _authenticate(ws: WebSocket, access: AccessService) -> Actor | None:
         if header.lower().startswith("bearer "):
             return await run_in_threadpool(access.authenticate_token, header[7:].strip(), ip=ip, origin="api")
         if cookie := ws.cookies.get(SESSION_COOKIE):
+            if not _same_origin(ws):  # a page of another site cannot ride on the user's session cookie
+                return None
             return await run_in_threadpool(access.resolve_session, cookie, ip=ip, origin="gui")
         first = await asyncio.wait_for(ws.receive_text(), timeout=10)
         token = orjson.loads(first).get("token") if first.startswith("{") else None
@@ -95,6 +99,15 @@ async def events_socket(ws: WebSocket) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """Browsers send `Origin` on every WebSocket handshake; it must be this server (host and port)."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient cookie to abuse
+    host = ws.headers.get("host", "")
+    return urlsplit(origin).netloc.lower() == host.lower()
 
 
 def _offer(queue: asyncio.Queue[Event | None], event: Event) -> None:

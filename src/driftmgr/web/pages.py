@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import case, select
 from starlette.concurrency import run_in_threadpool
 
 from driftmgr.api.deps import AccessDep, PlatformDep, Public, Require, WorkflowDep, audited, client_ip
-from driftmgr.errors import UsageError
+from driftmgr.errors import StateNotFoundError, UsageError
 from driftmgr.platform.db.models import ScanItem
 from driftmgr.security.errors import AuthenticationError
 from driftmgr.security.sessions import SESSION_COOKIE, cookie_attributes, csrf_token
@@ -356,6 +356,32 @@ def add_user(
     return RedirectResponse("/users", status_code=303)
 
 
+@router.post("/users/{username}")
+def edit_user(
+    request: Request,
+    username: Annotated[str, Path(max_length=120)],
+    actor: Annotated[Actor, Depends(Require("users:manage"))],
+    access: AccessDep,
+) -> Response:
+    """Set a user's roles (the checked boxes) and whether they may sign in."""
+    from driftmgr.security.rbac import ROLES
+
+    wanted = set(request.state.form.get("roles", []))
+    unknown = wanted - set(ROLES)
+    if unknown:
+        raise UsageError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    current = next((u for u in access.list_users(actor) if u.username == username), None)
+    if current is None:
+        raise StateNotFoundError("no such user", source=username)
+    have = set(current.roles)
+    if wanted != have:
+        access.change_roles(actor, username, grant=sorted(wanted - have), revoke=sorted(have - wanted))
+    active = _one(request, "active") == "yes"
+    if active != current.active:
+        access.set_active(actor, username, active)
+    return RedirectResponse("/users", status_code=303)
+
+
 def _tokens(access: AccessService, actor: Actor) -> list[Any]:
     return access.list_tokens(actor, username="*" if actor.can("tokens:manage_all") else None)
 
@@ -413,3 +439,4 @@ def audit_page(
     records = service.list(actor, limit=200)
     verification = service.verify(actor) if verify else None
     return page(request, "audit.html", ctx(request, actor, records=records, verification=verification))
+
