@@ -79,3 +79,16 @@ def load_settings(config_file: str | None = None) -> Settings:
         return Settings(**values)
     except ValidationError as exc:  # one line naming the setting
         raise UsageError(f"invalid settings: {str(exc).splitlines()[0]}", source=path) from None
+
+
+def redacted_service_url(url: str | None) -> str | None:
+    """A service URL (database, Redis) fit to print: its password replaced, everything else kept."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{parts.username or ''}:REDACTED@{host}").geturl()

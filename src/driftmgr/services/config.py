@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from driftmgr.config import Settings
+from driftmgr.config import Settings, redacted_service_url
 from driftmgr.errors import ConflictError, DriftMgrError, UsageError
 from driftmgr.platform.db.engine import Database, database_url, open_database
 from driftmgr.platform.db.models import StateSource
@@ -19,17 +19,6 @@ from driftmgr.services.base import run_command
 from driftmgr.state.backends.base import _secret_param, get_backend, redact_url
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
-
-
-def _redact_service_url(url: str | None) -> str | None:
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:REDACTED@{host}").geturl()
 
 
 @dataclass
@@ -113,8 +102,8 @@ class ConfigService:
     def show(self) -> dict[str, Any]:
         """The effective settings, every secret redacted."""
         data = self.settings.model_dump(mode="json")
-        data["database_url"] = _redact_service_url(database_url(self.settings))
-        data["redis_url"] = _redact_service_url(self.settings.redis_url)
+        data["database_url"] = redacted_service_url(database_url(self.settings))
+        data["redis_url"] = redacted_service_url(self.settings.redis_url)
         data["mode"] = "scaled" if self.settings.scaled else "embedded"
         return data
 
@@ -139,7 +128,7 @@ class ConfigService:
             except (redis.RedisError, ValueError) as exc:
                 out["redis"] = {
                     "status": "down",
-                    "detail": f"{_redact_service_url(self.settings.redis_url)}: {exc}",
+                    "detail": f"{redacted_service_url(self.settings.redis_url)}: {exc}",
                 }
         else:
             out["redis"] = {"status": "off", "detail": "embedded mode (DRIFTMGR_REDIS_URL unset)"}

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from celery import Celery
 from kombu import Queue
 
-from driftmgr.config import Settings
+from driftmgr.config import Settings, redacted_service_url
 from driftmgr.errors import BackendError
 from driftmgr.platform.db.engine import Database
 from driftmgr.platform.events.base import EventBus
@@ -89,7 +89,7 @@ class CeleryQueue(QueueBase):
         except Exception as exc:  # noqa: BLE001 - kombu raises many types; one clear error
             raise BackendError(
                 f"cannot send job {job_id} to Redis: {type(exc).__name__}: {exc}",
-                source=_redacted(self.settings.redis_url or ""),
+                source=redacted_service_url(self.settings.redis_url) or "",
             ) from None
 
     def _submitted(self, job_id: str, priority: int) -> None:
@@ -144,13 +144,3 @@ class CeleryQueue(QueueBase):
         finally:
             self.runner.shutdown()
             self.runner.close()
-
-
-def _redacted(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.netloc.rsplit("@", 1)[-1]
-        return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
-    return url
