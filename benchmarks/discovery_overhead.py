@@ -10,7 +10,8 @@ three rule types), route tables, routes, associations, network ACLs and internet
 The baseline is what discovery cannot avoid: the same API calls with the same parameters, the same
 client config (adaptive retries, connection pool) and paginators where the call pages. The calls are
 not hand-copied: one untimed discovery per type records them (botocore's `before-parameter-build`
-event), and a verification round checks that both sides make the same number of calls. The baseline
+event), a call several types need is made once (as discovery shares it), and a verification round
+checks that both sides make the same number of calls. The baseline
 runs twice, sequentially and on a thread pool of the provider's size, one task per type as
 discovery splits them. Each round (alternating, each side with a fresh boto3 session and clients, as
 a CLI run has) times:
@@ -28,6 +29,7 @@ import collections
 import copy
 import cProfile
 import ipaddress
+import json
 import os
 import pstats
 import statistics
@@ -158,6 +160,17 @@ def record_steps(types: list[str]) -> tuple[dict[str, list[Step]], int]:
             else:
                 out.append(Step(service, method, params, False))
         steps[tf_type] = out
+    # Discovery makes a call several types need once (the security groups serve the groups and their
+    # rules): the baseline makes each distinct call once too, in the first type that needs it.
+    seen: set[tuple[str, str, str]] = set()
+    for tf_type, out in steps.items():
+        unique = []
+        for step in out:
+            key = (step.service, step.method, json.dumps(step.params, sort_keys=True, default=repr))
+            if key not in seen:
+                seen.add(key)
+                unique.append(step)
+        steps[tf_type] = unique
     session = boto3.Session(region_name=REGION)
     rec = Recorder(session)
     AwsProvider(session=session).discover(types=types)

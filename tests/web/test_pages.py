@@ -130,8 +130,10 @@ def test_admin_forms_create_a_user_a_schedule_and_revoke_a_token(client: TestCli
     # change opal's roles and take away sign-in; the last admin keeps the admin role
     r = client.post("/users/opal", data={"csrf_token": csrf, "roles": ["viewer", "approver"]}, headers=HTML)
     assert r.status_code == 303, r.text
-    assert re.search(r"<td>opal</td><td>approver, viewer</td><td>no</td>", client.get("/users", headers=HTML).text)
-    r = client.post("/users/admin", data={"csrf_token": csrf, "roles": ["viewer"], "active": "yes"}, headers=HTML)
+    users = client.get("/users", headers=HTML).text
+    assert re.search(r"<td>opal</td><td>approver, viewer</td><td>no</td>", users)
+    demote = {"csrf_token": csrf, "roles": ["viewer"], "active": "yes"}
+    r = client.post("/users/admin", data=demote, headers=HTML)
     assert r.status_code == 409 and "last active admin" in r.text
     assert client.post("/users/opal", data={"roles": ["admin"]}, headers=HTML).status_code == 403  # no CSRF
     assert client.post("/users/nobody", data={"csrf_token": csrf}, headers=HTML).status_code == 404
