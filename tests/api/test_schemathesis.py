@@ -10,9 +10,11 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -53,6 +55,14 @@ def _admin_token() -> str:
         actor = Actor(username="admin", roles=frozenset({"admin"}), user_id=admin.id, via="password")
         _STATE["token"] = access.create_token(actor, "schemathesis").token
     return str(_STATE["token"])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _real_hasher_afterwards() -> Iterator[None]:
+    """The fast test hasher is set for this module's database only: later modules get the real one."""
+    original = passwords._hasher
+    yield
+    passwords._hasher = original
 
 
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _APP)

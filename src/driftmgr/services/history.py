@@ -75,6 +75,8 @@ _SUMMARY_COLUMNS = (
 
 def canonical_source(src: str) -> str:
     """A SRC as stored: URLs unchanged, local paths (and globs) absolute."""
+    if "\x00" in src:
+        raise UsageError("a state source cannot contain a NUL character")
     if scheme_of(src) != "file":
         return src
     return os.path.abspath(os.path.expanduser(src))  # lexical: `sub/../x` is `x`, links kept
@@ -366,6 +368,11 @@ def _check_window(since: datetime | None, until: datetime | None) -> None:
     for t in (since, until):
         if t is not None and t.tzinfo is None:
             raise UsageError("times must carry a timezone (UTC is assumed by the CLI)")
+        if t is not None:
+            try:
+                t.astimezone(UTC)
+            except OverflowError:
+                raise UsageError(f"time out of range: {t.isoformat()}") from None
     if since is not None and until is not None and since > until:
         raise UsageError("--since is after --until")
 
