@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     vault_url: str | None = None  # token from VAULT_TOKEN, never a setting
     vault_mount: str = "secret"  # the KV v2 mount point
     azure_vault_url: str | None = None  # https://<vault>.vault.azure.net
+    # remediation (issue 6, docs/remediation.md): plans at or above this risk need an approver who
+    # is not their creator; plans expire unapplied after plan_ttl seconds; at most max_actions each
+    remediation_approval_risk: Literal["low", "medium", "high", "critical"] = "medium"
+    remediation_plan_ttl: float = Field(default=7 * 86400.0, gt=0)
+    remediation_max_actions: int = Field(default=50, ge=1, le=10000)
+    remediation_protect_tag: str = "driftmgr:protected=true"  # "key=value" (or "key"); "" disables it
+    remediation_protect: str = ""  # comma-separated globs of addresses, ids or types never remediated
 
     @field_validator("data_dir")
     @classmethod

@@ -74,3 +74,22 @@ class UsageError(DriftMgrError):
     """Bad arguments: an unknown URL scheme, a missing option value."""
 
     code = "usage"
+
+
+class UnsupportedRemediation(DriftMgrError):
+    """A remediation the chosen method cannot perform; the message names the type and attribute."""
+
+    code = "unsupported_remediation"
+
+    def __init__(
+        self, message: str, *, tf_type: str | None = None, path: str | None = None, source: str | None = None
+    ) -> None:
+        self.tf_type = tf_type
+        self.path = path
+        super().__init__(message, source=source)
+
+
+class RemediationError(DriftMgrError):
+    """A remediation step failed (a Terraform command, a file write, a refused rollback)."""
+
+    code = "remediation_failed"

@@ -16,6 +16,7 @@ from driftmgr.cli.context import Env, ExitStatus
 from driftmgr.cli.drift import discover, drift_app
 from driftmgr.cli.jobs import jobs_app
 from driftmgr.cli.notify import notify_app
+from driftmgr.cli.remediate import remediate_app
 from driftmgr.cli.schedule import schedule_app
 from driftmgr.cli.serve import serve
 from driftmgr.cli.state import state_app
@@ -36,6 +37,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(drift_app, name="drift")
+app.add_typer(remediate_app, name="remediate")
 app.add_typer(notify_app, name="notify")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(cache_app, name="cache")

@@ -13,11 +13,13 @@ Built-ins register explicitly; third-party providers arrive through the entry-po
 from __future__ import annotations
 
 import enum
+import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
+from driftmgr.engine.remediation import ApiCall
 from driftmgr.errors import DriftMgrError, UsageError
 from driftmgr.models import DiscoveryError, Resource
 
@@ -128,6 +130,43 @@ class Provider(Protocol):
 
     def health(self) -> dict[str, Any]: ...
 
+    def get(self, tf_type: str, resource_id: str, region: str | None) -> Resource | None:
+        """Re-read one resource (its type's listing, filtered by id); None when it does not exist."""
+        ...
+
+
+ClientFactory = Callable[[str, str | None], Any]  # (SDK service, region or None) -> client
+
+
+class Remediator(Protocol):
+    """A provider's direct-API remediation: call builders and the call runner (issue 6)."""
+
+    def revert_calls(
+        self,
+        tf_type: str,
+        resource_id: str,
+        region: str | None,
+        changes: list[dict[str, Any]],
+        live: Mapping[str, Any] | None,
+    ) -> list[ApiCall]: ...
+
+    def restore_calls(
+        self,
+        tf_type: str,
+        resource_id: str,
+        region: str | None,
+        snapshot_attrs: Mapping[str, Any],
+        current_attrs: Mapping[str, Any],
+        *,
+        paths: Iterable[str] | None = None,
+    ) -> list[ApiCall]: ...
+
+    def delete_calls(
+        self, tf_type: str, resource_id: str, region: str | None, live: Mapping[str, Any] | None
+    ) -> list[ApiCall]: ...
+
+    def execute_call(self, call: ApiCall, client_factory: ClientFactory) -> dict[str, Any]: ...
+
 
 # --- registry ---------------------------------------------------------------------------------
 
@@ -135,6 +174,8 @@ ProviderFactory = Callable[..., Provider]
 _PROVIDERS: dict[str, ProviderFactory] = {}
 _TYPES: dict[str, dict[str, ResourceType]] = {}
 BUILTIN_PROVIDERS = {"aws": "driftmgr.providers.aws.provider"}
+# Modules exposing `remediator` (a Remediator), imported on first use.
+BUILTIN_REMEDIATORS = {"aws": "driftmgr.providers.aws.remediate"}
 _plugins_loaded = False
 
 
@@ -177,6 +218,16 @@ def get_provider(name: str, **options: Any) -> Provider:
         known = ", ".join(sorted(set(BUILTIN_PROVIDERS) | set(_PROVIDERS)))
         raise UsageError(f"unknown provider {name!r} (available: {known})")
     return factory(**options)
+
+
+def get_remediator(name: str) -> Remediator:
+    """The direct-API remediator of provider `name` (imported lazily); UsageError when it has none."""
+    module_name = BUILTIN_REMEDIATORS.get(name)
+    if module_name is None:
+        raise UsageError(f"provider {name!r} has no direct API remediation (use the Terraform method)")
+    module = importlib.import_module(module_name)
+    remediator: Remediator = module.remediator
+    return remediator
 
 
 def provider_names() -> list[str]:

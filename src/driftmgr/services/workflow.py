@@ -6,7 +6,8 @@ knows nothing of drift:
 - `drift` (medium priority): payload {sources, provider, regions, driftignore, policy, filter,
   types} → `detect_and_store(…, job_id=…)`: the scan stored once per job, drift events published;
 - `discovery` (high): {provider, regions, types} → an `InventorySnapshot` row keyed by job id;
-- `report` (low): {scan_id, format, output} → a stored scan's report rendered to a file.
+- `report` (low): {scan_id, format, output} → a stored scan's report rendered to a file;
+- `remediation`, `remediation_rollback` (low): {plan_id} → services/remediation_jobs.py.
 
 Handlers are idempotent by job id: a job run again after its worker died finds what its first run
 stored and stores nothing more. Discovery progress becomes job progress; a cancelled job's next
@@ -145,6 +146,9 @@ class WorkflowService:
         self.jobs.register("drift", self.run_drift)
         self.jobs.register("discovery", self.run_discovery)
         self.jobs.register("report", self.run_report)
+        from driftmgr.services.remediation import RemediationService
+
+        RemediationService.for_platform(self.platform).register(self.jobs)  # remediation(_rollback)
         load_plugins(self.settings.job_plugins, self.jobs)
 
     def validate(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:

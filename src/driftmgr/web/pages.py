@@ -440,3 +440,6 @@ def audit_page(
     verification = service.verify(actor) if verify else None
     return page(request, "audit.html", ctx(request, actor, records=records, verification=verification))
 
+
+# the remediation pages (web/remediation.py) add their routes to this router: one GUI, one matrix
+import driftmgr.web.remediation  # noqa: E402, F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from driftmgr.api.routes import access, admin, audit, drift, jobs, system
+from driftmgr.api.routes import access, admin, audit, drift, jobs, remediation, system
 from driftmgr.api.routes import sources as sources_routes
 
 ROUTERS: list[APIRouter] = [
@@ -15,4 +15,5 @@ ROUTERS: list[APIRouter] = [
     jobs.router,
     admin.router,
     audit.router,
+    remediation.router,
 ]

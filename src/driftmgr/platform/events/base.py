@@ -35,6 +35,7 @@ EVENT_TYPES = (
     "remediation.rejected",
     "remediation.executed",
     "remediation.rolled_back",
+    "remediation.failed",
     "job.queued",
     "job.started",
     "job.progress",

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from driftmgr.errors import DriftMgrError
 
 # lower runs first
-PRIORITY = {"discovery": 0, "drift": 5, "report": 9, "remediation": 9}
+PRIORITY = {"discovery": 0, "drift": 5, "report": 9, "remediation": 9, "remediation_rollback": 9}
 KINDS = tuple(PRIORITY)
 
 

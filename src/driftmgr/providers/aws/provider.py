@@ -106,6 +106,10 @@ class AwsProvider:
     def _home_region(self) -> str:
         return self._session.region_name or DEFAULT_REGION
 
+    def home_region(self) -> str:
+        """The session's region (where calls without a region go: IAM and other global services)."""
+        return self._home_region()
+
     def resource_types(self) -> list[ResourceType]:
         load_all()
         return list(registered_types("aws").values())
@@ -120,6 +124,21 @@ class AwsProvider:
             return {"status": "ok", "account": self.account()}
         except ProviderError as exc:
             return {"status": "down", "error": str(exc), "kind": exc.kind.value}
+
+    # --- one resource -------------------------------------------------------------------------
+    def get(self, tf_type: str, resource_id: str, region: str | None) -> Resource | None:
+        """Re-read one resource: its type's listing (and detail calls) in its region, filtered by
+        id (or import id). None when it does not exist; ProviderError when it cannot be read."""
+        rtype = {t.tf_type: t for t in self.resource_types()}.get(tf_type)
+        if rtype is None:
+            from driftmgr.errors import UsageError
+
+            raise UsageError(f"unsupported AWS resource type: {tf_type}")
+        where = GLOBAL_REGION if rtype.global_ else (region or self._home_region())
+        for res in self._list(rtype, where, self.account()):
+            if res.id == resource_id or res.import_id == resource_id:
+                return res
+        return None
 
     # --- discovery ----------------------------------------------------------------------------
     def discover(
