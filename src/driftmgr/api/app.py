@@ -6,14 +6,15 @@ built by the caller (tests, the demo). OpenAPI at /api/v1/openapi.json, docs at 
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from driftmgr import __version__
 from driftmgr.api import errors
+from driftmgr.api.latency import long_lived_heap
 from driftmgr.config import Settings, load_settings
 from driftmgr.platform.metrics import Metrics
 from driftmgr.platform.runtime import Platform, build_platform
@@ -40,8 +41,10 @@ def create_app(
         if owned and start_workers:  # handlers first: a worker must never claim a job it cannot run
             plat.jobs.start()
             plat.start_background()
+        heap = long_lived_heap() if owned else contextlib.nullcontext()
         try:
-            yield
+            with heap:
+                yield
         finally:
             if owned:
                 plat.close()
@@ -62,16 +65,9 @@ def create_app(
         app.state.workflow = WorkflowService(platform)
     errors.install(app)
 
-    @app.middleware("http")
-    async def _latency(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        app.state.metrics.api_latency.labels(request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
+    from driftmgr.api.latency import LatencyMiddleware
+
+    app.add_middleware(LatencyMiddleware, metrics=app.state.metrics)
 
     from driftmgr.api.routes import ROUTERS
 

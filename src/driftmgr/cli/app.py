@@ -71,16 +71,27 @@ def root(
 
 
 @app.command()
-def demo(ctx: typer.Context) -> None:
-    """Zero-setup drift demo: a local AWS emulator, a real Terraform state, out-of-band changes, the report.
+def demo(
+    ctx: typer.Context,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Then serve the web GUI on the demo data until Ctrl-C (default: when stdout is a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Zero-setup drift demo: a local AWS emulator, a real Terraform state, out-of-band changes, the report,
+    then the web GUI on that scan (URL and a sign-in made for the run are printed).
 
-    Needs the demo extra (pip install 'driftmgr[demo]'); exits 2 because it finds drift.
+    Needs the demo extra (pip install 'driftmgr[demo]'); exits 2 because it finds drift (0 after serving).
 
-    Example: driftmgr demo
+    Example: driftmgr demo --serve
     """
     from driftmgr.cli.demo import run_demo
 
-    run_demo(ctx.obj)
+    run_demo(ctx.obj, serve)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -157,28 +157,36 @@ def _wait_ready(emulator: Emulator) -> None:
 
 
 @contextlib.contextmanager
-def emulator_environment(endpoint: str, workdir: Path) -> Iterator[None]:
+def only_environment(prefix: str, values: dict[str, str]) -> Iterator[None]:
+    """Hide every environment variable starting with `prefix`, set `values`, then restore them all."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(prefix)}
+    for k in saved:
+        del os.environ[k]
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k in [k for k in os.environ if k.startswith(prefix)]:
+            del os.environ[k]
+        os.environ.update(saved)
+
+
+def emulator_environment(endpoint: str, workdir: Path) -> contextlib.AbstractContextManager[None]:
     """Point the standard boto3 chain at the emulator (AWS_ENDPOINT_URL, fake keys), then restore.
 
     Every other AWS_* variable (profiles, per-service endpoints, session tokens) is hidden meanwhile,
     so the demo never reaches a real account whatever the user's shell holds.
     """
-    saved = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
-    for k in saved:
-        del os.environ[k]
-    os.environ.update(_FAKE_CREDENTIALS)
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_CONFIG_FILE=str(workdir / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(workdir / "no-aws-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
+    return only_environment(
+        "AWS_",
+        {
+            **_FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
     )
-    try:
-        yield
-    finally:
-        for k in [k for k in os.environ if k.startswith("AWS_")]:
-            del os.environ[k]
-        os.environ.update(saved)
 
 
 def ec2_client() -> Any:

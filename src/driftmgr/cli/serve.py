@@ -29,5 +29,5 @@ def serve(
     env: Env = ctx.obj
     app = create_app(env.settings, start_workers=workers)
     print(f"DriftMgr API on http://{host}:{port} (docs at /docs)", file=env.stderr)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False)
     return ExitStatus.OK

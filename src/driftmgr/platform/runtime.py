@@ -17,13 +17,15 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from driftmgr.config import Settings
-from driftmgr.platform.cache.base import Cache
 from driftmgr.platform.db.engine import Database, open_database
 from driftmgr.platform.events.base import EventBus
-from driftmgr.platform.jobs.base import JobQueue
+
+if TYPE_CHECKING:  # not imported at run time: a CLI scan's one_shot_events needs neither
+    from driftmgr.platform.cache.base import Cache
+    from driftmgr.platform.jobs.base import JobQueue
 
 
 class _Background(Protocol):

@@ -8,17 +8,21 @@ access is recorded. Successful API token uses are not (they would drown the log)
 
 The CLI acts as `Actor.cli()`: whoever can run it reaches the database directly, so it holds the
 admin role, and its records name the operating-system user (`cli:<login>`).
+
+Verified callers are cached for seconds (security/authcache.py): changes made here clear the cache at
+once; those made by another process take effect within `AUTH_CACHE_TTL`.
 """
 
 from __future__ import annotations
 
 import getpass
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from driftmgr.config import Settings
@@ -28,6 +32,7 @@ from driftmgr.platform.db.engine import Database, open_database
 from driftmgr.platform.db.models import utcnow
 from driftmgr.platform.db.models_access import ApiToken, User
 from driftmgr.security import passwords, rbac, sessions, tokens
+from driftmgr.security.authcache import AuthCache, BackgroundWrites, credential_key
 from driftmgr.security.errors import AuthenticationError, CsrfError, PermissionDeniedError, RateLimitedError
 from driftmgr.security.ratelimit import LoginLimiter
 from driftmgr.security.secret_key import secret_key
@@ -143,6 +148,8 @@ class AccessService:
         self.settings = settings
         self._db = db
         self.limiter = LoginLimiter.from_settings(settings)
+        self._callers: AuthCache[Actor] = AuthCache()
+        self._touches = BackgroundWrites()
 
     @property
     def db(self) -> Database:
@@ -215,7 +222,8 @@ class AccessService:
             with self.db.session() as s:
                 value, changes = fn(s)
                 self.audit_in(s, actor, action, resource, changes=changes or None)
-                return value
+            self._callers.clear()  # a user, role, token or session changed: no cached caller survives
+            return value
         except DriftMgrError as exc:
             self._record(actor, action, resource, "failure", extra={"error": str(exc)[:500]})
             raise
@@ -412,6 +420,7 @@ class AccessService:
         owner = (username or actor.username).strip().lower()
         own = actor.user_id is not None and owner == actor.username
         self.authorize(actor, "tokens:manage_own" if own else "tokens:manage_all", f"user:{owner}")
+        self._touches.drain()  # show the last uses this process has seen
         with self.db.session() as s:
             stmt = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
             if owner != "*":
@@ -446,8 +455,33 @@ class AccessService:
 
         return self._mutate(actor, "token.revoke", f"token:{token.prefix}", do)
 
+    def cached_caller(self, kind: str, credential: str, *, ip: str | None, origin: str) -> Actor | None:
+        """The caller of a token (`kind` "token") or session cookie ("session") when cached, else None."""
+        actor = self._callers.get(credential_key(kind, credential))
+        return None if actor is None else replace(actor, ip=ip, origin=origin)
+
+    def _touch_token(self, token_id: str, now: datetime) -> None:
+        with self.db.session() as s:
+            s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+
     def authenticate_token(self, plaintext: str, *, ip: str | None = None, origin: str = "api") -> Actor:
         """The actor of an API token; AuthenticationError (one message) when unknown, expired or revoked."""
+        lookup = partial(self._lookup_token, plaintext, ip, origin)
+        return self._caller("token", plaintext, lookup, ip, origin)
+
+    def _caller(self, kind: str, credential: str, lookup: Callable[[], tuple[Actor, datetime | None]],
+                ip: str | None, origin: str) -> Actor:  # fmt: skip
+        """From the cache, else `lookup()` (one thread per credential at a time) and kept until its end."""
+        key = credential_key(kind, credential)
+        with self._callers.lookup_lock(key):
+            actor = self._callers.get(key)
+            if actor is None:
+                generation = self._callers.generation
+                actor, ends = lookup()
+                self._callers.put(key, actor, not_after=ends, generation=generation)
+            return replace(actor, ip=ip, origin=origin)
+
+    def _lookup_token(self, plaintext: str, ip: str | None, origin: str) -> tuple[Actor, datetime | None]:
         reason: str | None = None
         with self.db.session() as s:
             now = utcnow()
@@ -467,16 +501,10 @@ class AccessService:
                 reason = "user_disabled"
             if reason is None and row is not None and user is not None:
                 if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
-                    row.last_used_at = now
-                return Actor(
-                    username=user.username,
-                    roles=roles_of(s, user.id),
-                    user_id=user.id,
-                    ip=ip,
-                    token_id=row.id,
-                    via="token",
-                    origin=origin,
-                )
+                    self._touches.submit(partial(self._touch_token, row.id, now))  # off the request
+                actor = Actor(username=user.username, roles=roles_of(s, user.id), user_id=user.id,
+                              token_id=row.id, via="token")  # fmt: skip
+                return actor, row.expires_at
             who = user.username if user is not None else None
             prefix = (
                 row.prefix if row is not None else plaintext[:11] if plaintext.startswith("dm_") else None
@@ -558,20 +586,18 @@ class AccessService:
 
     def resolve_session(self, token: str, *, ip: str | None = None, origin: str = "gui") -> Actor:
         """The actor of a session cookie; AuthenticationError when it has ended (or the user is disabled)."""
+        return self._caller("session", token, partial(self._lookup_session, token), ip, origin)
+
+    def _lookup_session(self, token: str) -> tuple[Actor, datetime | None]:
         with self.db.session() as s:
             row = sessions.resolve_session(s, token, idle=self.settings.session_idle)
             user = s.get(User, row.user_id) if row is not None else None
             if row is None or user is None or not user.active:
                 raise AuthenticationError("the session has ended: sign in again")
-            return Actor(
-                username=user.username,
-                roles=roles_of(s, user.id),
-                user_id=user.id,
-                ip=ip,
-                session=row.id,
-                via="session",
-                origin=origin,
-            )
+            actor = Actor(username=user.username, roles=roles_of(s, user.id), user_id=user.id,
+                          session=row.id, via="session")  # fmt: skip
+            idle_end = row.last_seen_at + timedelta(seconds=self.settings.session_idle)
+            return actor, min(row.expires_at, idle_end)
 
     def sign_out(self, token: str, actor: Actor | None = None) -> None:
         with self.db.session() as s:
@@ -580,6 +606,7 @@ class AccessService:
                 user = s.get(User, row.user_id)
                 self.audit_in(s, actor, "auth.logout", f"user:{user.username if user else row.user_id}",
                             user=user.username if user else None)  # fmt: skip
+        self._callers.clear()
 
     def check_csrf(
         self, actor: Actor, submitted: str | None, *, method: str = "POST", resource: str | None = None

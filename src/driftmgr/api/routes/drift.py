@@ -2,20 +2,25 @@
 
 Scans name registered state sources (`/api/v1/sources`), never server paths or URLs given by the
 caller: what the server may read is decided by those who may register sources.
+
+A stored scan never changes, so its report and its item pages are built once, kept (bounded, per
+app: `ResponseCache`) and served with an ETag; a cached answer needs neither a database query nor a
+worker thread. The scan list changes with every new scan and is always read from the database.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from driftmgr.api.deps import PlatformDep, Require, WorkflowDep, audited
 from driftmgr.api.errors import ApiError
+from driftmgr.api.respcache import JSON_OBJECT, ResponseCache, conditional
 from driftmgr.platform.db.models import InventorySnapshot, Scan, ScanItem
 from driftmgr.services.access import Actor
 from driftmgr.services.config import ConfigService
@@ -107,7 +112,7 @@ def inventory(
         }
 
 
-@router.get("/drift/scans")
+@router.get("/drift/scans", responses={200: JSON_OBJECT})
 def list_scans(
     _: Annotated[Actor, Depends(Require("scans:read"))],
     platform: PlatformDep,
@@ -115,60 +120,61 @@ def list_scans(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
+) -> Response:
     """Stored scans (history), newest first."""
+    import orjson
+
     scans = HistoryService(platform.db).scans(source=source, since=since, until=until, limit=limit)
-    return {"items": [s.to_dict() for s in scans], "limit": limit}
+    body = orjson.dumps({"items": [s.to_dict() for s in scans], "limit": limit})
+    return Response(body, media_type="application/json")
 
 
-def _scan(platform: PlatformDep, scan_id: str) -> Scan:
+def _responses(request: Request) -> ResponseCache:
+    cache: ResponseCache | None = getattr(request.app.state, "drift_responses", None)
+    if cache is None:
+        cache = request.app.state.drift_responses = ResponseCache()
+    return cache
+
+
+def _stored_report(platform: PlatformDep, scan_id: str) -> bytes:
+    import orjson
+
     with platform.db.session() as s:
-        scan = s.get(Scan, scan_id)
-        if scan is None:
-            raise ApiError(404, "not_found", f"no scan {scan_id!r}")
-        s.expunge(scan)
-        return scan
+        report = s.scalar(select(Scan.report).where(Scan.id == scan_id))
+    if report is None:
+        raise ApiError(404, "not_found", f"no scan {scan_id!r}")
+    return orjson.dumps(report)
 
 
-@router.get("/drift/scans/{scan_id}")
-def get_report(
+@router.get("/drift/scans/{scan_id}", responses={200: JSON_OBJECT, 304: {"description": "Not modified"}})
+async def get_report(
     scan_id: str,
     request: Request,
     _: Annotated[Actor, Depends(Require("scans:read"))],
     platform: PlatformDep,
 ) -> Response:
     """The stored JSON report of a scan (DESIGN §3), with an ETag (If-None-Match → 304)."""
+    cache = _responses(request)
+    key = ("report", scan_id)
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache.put(key, await run_in_threadpool(_stored_report, platform, scan_id))
+    return conditional(request, hit)
+
+
+def _item_page(
+    platform: PlatformDep, scan_id: str, filters: dict[str, str | None], limit: int, offset: int
+) -> bytes:
     import orjson
 
-    scan = _scan(platform, scan_id)
-    body = orjson.dumps(scan.report)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(body, media_type="application/json", headers={"ETag": etag, "Cache-Control": "private"})
-
-
-@router.get("/drift/scans/{scan_id}/items")
-def scan_items(
-    scan_id: str,
-    _: Annotated[Actor, Depends(Require("scans:read"))],
-    platform: PlatformDep,
-    status: Annotated[str | None, Query(pattern="^(drifted|missing|unmanaged|unsupported)$")] = None,
-    type: Annotated[str | None, Query(max_length=120)] = None,
-    severity: Annotated[str | None, Query(pattern="^(low|medium|high|critical)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
-    """The scan's resources out of sync, with their changes (filtered, paginated)."""
-    _scan(platform, scan_id)
     q = select(ScanItem).where(ScanItem.scan_id == scan_id)
-    if status:
-        q = q.where(ScanItem.status == status)
-    if type:
-        q = q.where(ScanItem.type == type)
-    if severity:
-        q = q.where(ScanItem.severity == severity)
+    for column, value in ((ScanItem.status, filters["status"]), (ScanItem.type, filters["type"]),
+                          (ScanItem.severity, filters["severity"])):  # fmt: skip
+        if value:
+            q = q.where(column == value)
     with platform.db.session() as s:
+        if s.scalar(select(Scan.id).where(Scan.id == scan_id)) is None:
+            raise ApiError(404, "not_found", f"no scan {scan_id!r}")
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(q.order_by(ScanItem.id).offset(offset).limit(limit)).all()
         items = [
@@ -179,7 +185,32 @@ def scan_items(
             }
             for r in rows
         ]  # fmt: skip
-    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+    return orjson.dumps({"items": items, "total": int(total), "limit": limit, "offset": offset})
+
+
+@router.get(
+    "/drift/scans/{scan_id}/items", responses={200: JSON_OBJECT, 304: {"description": "Not modified"}}
+)
+async def scan_items(
+    scan_id: str,
+    request: Request,
+    _: Annotated[Actor, Depends(Require("scans:read"))],
+    platform: PlatformDep,
+    status: Annotated[str | None, Query(pattern="^(drifted|missing|unmanaged|unsupported)$")] = None,
+    type: Annotated[str | None, Query(max_length=120)] = None,
+    severity: Annotated[str | None, Query(pattern="^(low|medium|high|critical)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """The scan's resources out of sync, with their changes (filtered, paginated), with an ETag."""
+    cache = _responses(request)
+    key = ("items", scan_id, status, type, severity, limit, offset)
+    hit = cache.get(key)
+    if hit is None:
+        filters = {"status": status, "type": type, "severity": severity}
+        body = await run_in_threadpool(_item_page, platform, scan_id, filters, limit, offset)
+        hit = cache.put(key, body)
+    return conditional(request, hit)
 
 
 @router.get("/drift/trends")
