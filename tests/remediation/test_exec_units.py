@@ -278,3 +278,41 @@ def test_the_state_backup_goes_back_only_over_the_version_the_run_left(
     else:
         assert not rolled["ok"] and not fake.pushed
         assert "the state changed since the run (serial 5 → 6)" in state["error"]
+
+
+def test_a_run_whose_process_died_midway_is_rolled_back_from_the_snapshot_kept_first(
+    aws_env, tmp_path: Path
+) -> None:
+    url = boto3.client("sqs").create_queue(QueueName="q2", Attributes={"VisibilityTimeout": "90"})["QueueUrl"]
+    kept: list[dict[str, Any]] = []
+
+    def die_after_the_first_action(done: int, total: int, message: str) -> None:
+        if done == 1:
+            raise SystemExit("worker killed")  # not an Exception: nothing records the run's end
+
+    plan = Plan([_api_action(1, url), _api_action(2, url)])
+    ex = RemediationExecutor(backup_dir=tmp_path)
+    with pytest.raises(SystemExit):
+        ex.execute(plan, progress=die_after_the_first_action, on_snapshot=kept.append)
+    attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    assert attrs["Attributes"]["VisibilityTimeout"] == "45"  # the first action did run
+    assert len(kept) == 1 and kept[0]["resources"]["a1"]["attributes"]["visibility_timeout_seconds"] == 90
+    rolled = ex.rollback(plan, kept[0], {})  # no outcome was ever stored
+    attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    assert attrs["Attributes"]["VisibilityTimeout"] == "90"
+    assert sorted(a["status"] for a in rolled["actions"]) == ["skipped", "succeeded"]  # one restore did it
+    assert rolled["ok"], rolled
+
+
+def test_a_snapshot_that_cannot_be_kept_runs_nothing(aws_env, tmp_path: Path) -> None:
+    url = boto3.client("sqs").create_queue(QueueName="q3", Attributes={"VisibilityTimeout": "90"})["QueueUrl"]
+
+    def refuse(_: dict[str, Any]) -> None:
+        raise RuntimeError("database down")
+
+    ex = RemediationExecutor(backup_dir=tmp_path)
+    outcome = ex.execute(Plan([_api_action(1, url)]), on_snapshot=refuse)
+    assert not outcome["ok"] and "snapshot could not be kept" in outcome["error"]
+    assert [a["status"] for a in outcome["actions"]] == ["skipped"]
+    attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    assert attrs["Attributes"]["VisibilityTimeout"] == "90"

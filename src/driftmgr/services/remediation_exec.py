@@ -205,8 +205,15 @@ class RemediationExecutor:
 
     # --- execution ----------------------------------------------------------------------------
     def execute(
-        self, plan: Plan, *, progress: ProgressFn | None = None, cancel: Cancel = None
+        self,
+        plan: Plan,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: Cancel = None,
+        on_snapshot: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
+        """Snapshot, run, validate. `on_snapshot` keeps the snapshot before anything runs (the job
+        stores it on the plan), so a run whose process dies midway can still be rolled back."""
         actions = plan.ordered()
         total = len(actions)
         self._written = set()
@@ -229,6 +236,14 @@ class RemediationExecutor:
             outcome["finished_at"] = _now()
             return outcome
         outcome["snapshot"] = snapshot
+        if on_snapshot is not None:
+            try:
+                on_snapshot(snapshot)
+            except Exception as exc:  # noqa: BLE001 - nothing ran: reported, every action skipped
+                outcome["error"] = f"the snapshot could not be kept, nothing ran: {_describe(exc)}"
+                outcome["actions"] = [self._record(a, "not run: the snapshot was not kept") for a in actions]
+                outcome["finished_at"] = _now()
+                return outcome
         n = 0
         for unit in self._units(plan, actions):
             recs = [self._record(a, stop) for a in unit]

@@ -198,7 +198,10 @@ class RemediationJobs:
         try:
             result = dict(
                 self.service.executor().execute(
-                    plan, progress=_progress(ctx, 2, 98), cancel=lambda: ctx.cancelled
+                    plan,
+                    progress=_progress(ctx, 2, 98),
+                    cancel=lambda: ctx.cancelled,
+                    on_snapshot=lambda snap: self._keep_snapshot(ctx, plan_id, snap),
                 )
             )
         except Exception as exc:  # noqa: BLE001 - stored on the plan, then the job fails with it
@@ -210,6 +213,19 @@ class RemediationJobs:
         if status != "succeeded":
             raise RemediationFailed(self._failure(result), source=f"plan {plan_id}")
         return {"plan_id": plan_id, "status": status, "actions": len(result.get("actions") or [])}
+
+    def _keep_snapshot(self, ctx: JobContext, plan_id: str, snapshot: dict[str, Any]) -> None:
+        """Store the snapshot on the plan before any action runs (fenced by this job's claim)."""
+        with self.db.session() as s:
+            kept = s.execute(
+                update(RemediationPlan)
+                .where(RemediationPlan.id == plan_id, RemediationPlan.job_id == ctx.job_id)
+                .where(RemediationPlan.status == "running")
+                .values(snapshot=snapshot, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if kept != 1:
+            raise RemediationFailed("the plan is no longer this job's to run", source=f"plan {plan_id}")
 
     def run_rollback(self, ctx: JobContext) -> dict[str, Any]:
         claimed = self._claim(ctx, "rolling_back", "rollback")

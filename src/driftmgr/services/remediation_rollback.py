@@ -54,6 +54,12 @@ class RollbackRunner:
         by_id = {a.id: a for a in plan.actions}
         resources: dict[str, Any] = snapshot.get("resources") or {}
         records = [r for r in outcome.get("actions") or [] if r.get("status") in ("succeeded", "failed")]
+        if not outcome.get("finished_at") and not outcome.get("actions"):
+            # the run was interrupted (its process died): what ran is unknown, so every action is
+            # undone as far as the snapshot says it differs (an unchanged resource needs no call)
+            records = [
+                {"id": a.id, "kind": a.kind, "status": "failed", "interrupted": True} for a in plan.ordered()
+            ]
         for rec in reversed(records):
             entry: dict[str, Any] = {
                 "id": rec.get("id"),
@@ -92,7 +98,11 @@ class RollbackRunner:
         elif a.kind == "recreate":
             self._delete_created(a, rec, entry)
         elif a.kind == "delete":
-            if rec.get("status") == "succeeded" or rec.get("ran"):
+            gone = (
+                rec.get("interrupted")
+                and self.ex.provider(a.provider).get(a.type, a.resource_id or "", a.region) is None
+            )
+            if rec.get("status") == "succeeded" or rec.get("ran") or gone:
                 entry.update(
                     status="irreversible",
                     error=f"{a.type} {a.resource_id} was deleted: a deletion cannot be rolled back",
