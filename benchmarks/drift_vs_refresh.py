@@ -542,17 +542,37 @@ def bench_size(
         print(f"  … {len(drifted) + len(other) - 15} more")
 
     times: dict[str, list[float]] = {name: [] for name in commands}
+    served: dict[str, list[float]] = {name: [] for name in commands}  # emulator CPU per run
     for i in range(rounds):
         for name, (argv, ok, cmd_env) in commands.items():
+            cpu = emulator_cpu(moto)
             t, _ = timed(argv, work, cmd_env, ok)
+            served[name].append(emulator_cpu(moto) - cpu)
             times[name].append(t)
-            print(f"round {i + 1}: {name:30s} {t:7.2f} s")
+            print(f"round {i + 1}: {name:30s} {t:7.2f} s   (moto busy {served[name][-1]:5.2f} s CPU)")
     med = {name: statistics.median(v) for name, v in times.items()}
     base = med[TERRAFORM]
     print()
     for name, m in med.items():
-        print(f"median {name:30s} {m:7.2f} s   speed-up vs terraform {base / m:5.1f}x")
-    return {"resources": n_resources, **med}
+        print(
+            f"median {name:30s} {m:7.2f} s   speed-up vs terraform {base / m:5.1f}x   "
+            f"moto CPU {statistics.median(served[name]):5.2f} s"
+        )
+    floor = statistics.median(served[DRIFTMGR])
+    print(
+        f"moto is one process: answering driftmgr's requests alone takes {floor:.2f} s of its CPU, so "
+        f"driftmgr cannot beat {base / floor:.1f}x against this emulator"
+    )
+    return {"resources": n_resources, **med, "moto_floor": floor}
+
+
+def emulator_cpu(moto: MotoServer) -> float:
+    """CPU seconds (user + system) the moto server process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{moto.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from typing import Annotated
@@ -96,6 +97,16 @@ def demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: maps every DriftMgrError to one stderr line and exit code 1."""
+    code = _main(argv)
+    if argv is None:  # the process ends now (the console script)
+        # What is left (botocore's service models, SQLAlchemy's tables) is only freed from here on:
+        # the garbage collector's passes over it at interpreter shutdown took ~0.3 s of a 2 s
+        # `drift detect`. Frozen, it is left to the OS; atexit handlers and module teardown still run.
+        gc.freeze()
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         rv = app(args=argv, standalone_mode=False)
