@@ -50,7 +50,7 @@ class Platform:
         if scheduler:
             sched = Scheduler(self.db, self.jobs.submit, interval=self.settings.scheduler_interval)
             sched.start()
-            self.background.append(_Stopper(sched))
+            self.background.append(sched)
 
     def close(self) -> None:
         for part in reversed(self.background):
@@ -76,14 +76,6 @@ def build_platform(settings: Settings, *, start_workers: bool = False) -> Platfo
         jobs.start()
         platform.start_background()
     return platform
-
-
-class _Stopper:
-    def __init__(self, target: object) -> None:
-        self.target = target
-
-    def close(self) -> None:
-        self.target.stop()  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager

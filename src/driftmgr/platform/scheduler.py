@@ -371,6 +371,10 @@ class Scheduler:
             self._thread.join(timeout)
             self._thread = None
 
+    def close(self) -> None:
+        """Stop ticking (the Platform closes its background parts this way)."""
+        self.stop()
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

@@ -412,23 +412,10 @@ class RemediationService:
             )
         if self.jobs is None:
             raise UsageError("no job queue in this process: plans run as jobs")
-        from driftmgr.platform.jobs import PRIORITY
-
         outcome = {"applied_by": actor.username}
         before = self._mutate(actor, "remediation.apply", plan_id, allowed, "running", job_id=None,
                               outcome=outcome)  # fmt: skip
-        try:
-            job_id = self.jobs.submit(
-                JOB_KIND,
-                {"plan_id": plan_id},
-                priority=PRIORITY[JOB_KIND],
-                max_attempts=1,
-                created_by=actor.username,
-            )
-        except BaseException:
-            self.store.give_back(plan_id, "running", before, outcome=None)  # nothing was queued
-            raise
-        self.store.attach_job(plan_id, job_id)
+        job_id = self._queue(actor, plan_id, JOB_KIND, "running", before, outcome=None)
         return ApplyResult(plan_id, "running", False, job_id=job_id)
 
     def rollback(self, actor: Actor, plan_id: str) -> ApplyResult:
@@ -446,24 +433,28 @@ class RemediationService:
             raise ConflictError(reason, source=f"plan {plan_id}")
         if self.jobs is None:
             raise UsageError("no job queue in this process: rollbacks run as jobs")
-        from driftmgr.platform.jobs import PRIORITY
-
         outcome["rollback"] = {"requested_by": actor.username}
         before = self._mutate(actor, "remediation.rollback", plan_id, ("succeeded", "failed"), "rolling_back",
                               outcome=outcome, job_id=None)  # fmt: skip
+        undo = {"job_id": outcome.get("job_id")}
+        job_id = self._queue(actor, plan_id, ROLLBACK_KIND, "rolling_back", before, **undo)
+        return ApplyResult(plan_id, "rolling_back", False, job_id=job_id)
+
+    def _queue(self, actor: Actor, plan_id: str, kind: str, busy: str, before: str, **undo: Any) -> str:
+        """Queue the plan's job (run once, never retried); if it cannot be queued, put the plan back
+        from `busy` to `before` (with `undo` values) and raise."""
+        from driftmgr.platform.jobs import PRIORITY
+
+        assert self.jobs is not None
         try:
             job_id = self.jobs.submit(
-                ROLLBACK_KIND,
-                {"plan_id": plan_id},
-                priority=PRIORITY[JOB_KIND],
-                max_attempts=1,
-                created_by=actor.username,
+                kind, {"plan_id": plan_id}, priority=PRIORITY[kind], max_attempts=1, created_by=actor.username
             )
         except BaseException:
-            self.store.give_back(plan_id, "rolling_back", before, job_id=outcome.get("job_id"))
+            self.store.give_back(plan_id, busy, before, **undo)  # nothing was queued
             raise
         self.store.attach_job(plan_id, job_id)
-        return ApplyResult(plan_id, "rolling_back", False, job_id=job_id)
+        return job_id
 
     def run_here(self, job_id: str, timeout: float | None = None) -> None:
         """Run a queued job in this process when the queue is the embedded pool (the CLI's --wait),
